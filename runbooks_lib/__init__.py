@@ -1,0 +1,14 @@
+"""runbooks_lib: the library behind the Kubernetes on-call runbooks.
+
+Data flows one way: source -> cluster state -> tidy frames -> detectors -> findings
+-> notebooks and reports.
+"""
+
+__version__ = "0.1.0"
+
+
+def load(source, namespace=None, now=None):
+    """Load a snapshot, manifest set, single file or bundled example into a ClusterState."""
+    from .sources import load as _load
+
+    return _load(source, namespace=namespace, now=now)

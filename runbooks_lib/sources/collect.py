@@ -1,0 +1,41 @@
+"""Gathering loose documents into a ClusterState, shared by the file-based sources."""
+
+from __future__ import annotations
+
+from ..state import ClusterState, Location
+from .documents import Document, describe, object_key
+
+
+class ObjectCollector:
+    """Accepts objects one by one: skips malformed ones and duplicates with a warning."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, list[dict]] = {}
+        self.locations: dict[tuple[str, str, str], Location] = {}
+        self.warnings: list[str] = []
+        self._seen: set[tuple[str, str, str]] = set()
+
+    def add(self, doc: Document) -> None:
+        obj = doc.obj
+        kind = obj.get("kind")
+        meta = obj.get("metadata")
+        if not isinstance(kind, str) or not kind:
+            self.warnings.append(f"{doc.file}: skipped an object without a kind")
+            return
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+            self.warnings.append(f"{doc.file}: skipped a {kind} without metadata.name")
+            return
+        key = object_key(obj)
+        if key in self._seen:
+            if kind != "Event":  # events legitimately repeat names only across namespaces; warn once anyway
+                self.warnings.append(f"{doc.file}: duplicate {describe(obj)}; kept the first")
+            return
+        self._seen.add(key)
+        self.objects.setdefault(kind, []).append(obj)
+        self.locations[key] = Location(str(doc.file), doc.line)
+
+    def into(self, state: ClusterState) -> ClusterState:
+        state.objects = self.objects
+        state.locations = self.locations
+        state.warnings.extend(self.warnings)
+        return state
