@@ -113,7 +113,8 @@ class Frames:
                         _l(status.get("containerStatuses")) + _l(status.get("initContainerStatuses"))}
             for init, key in ((False, "containers"), (True, "initContainers")):
                 for index, container in enumerate(_l(spec.get(key))):
-                    container = _d(container)
+                    if not isinstance(container, Mapping):
+                        continue  # keep the others' indexes true to the spec
                     name = container.get("name")
                     current = statuses.get(name, {})
                     state_name, state = _container_state(current.get("state"))

@@ -1,0 +1,202 @@
+"""The ``runbooks`` command line.
+
+Every command turns bad input into one clear line on stderr and exit code 2;
+a Python traceback never reaches the user (set RUNBOOKS_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError
+from .resources import DEFAULT_EXAMPLE
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return args.handler(args)
+    except InputError as exc:
+        print(f"runbooks: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("runbooks: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # the promise: no tracebacks for users
+        if os.environ.get("RUNBOOKS_DEBUG"):
+            raise
+        print(f"runbooks: internal error: {type(exc).__name__}: {exc} (set RUNBOOKS_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="runbooks", description="Jupyter runbooks for Kubernetes on-call.")
+    parser.add_argument("--version", action="version", version=f"runbooks {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="show the runbooks and their parameters")
+    listing.set_defaults(handler=cmd_list)
+
+    run = commands.add_parser("run", help="execute a runbook headlessly (papermill) and write .ipynb + .html")
+    run.add_argument("name", help="runbook name, e.g. triage")
+    _add_notebook_options(run)
+    run.add_argument("--out", default="report", help="output folder (default: report/)")
+    run.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    run.set_defaults(handler=cmd_run)
+
+    opener = commands.add_parser("open", help="prepare a parameterized copy and open it in JupyterLab")
+    opener.add_argument("name")
+    _add_notebook_options(opener)
+    opener.add_argument("--workdir", default="runbooks-work", help="folder for the prepared copy")
+    opener.add_argument("--no-launch", action="store_true", help="prepare the copy but do not start JupyterLab")
+    opener.set_defaults(handler=cmd_open)
+
+    findings = commands.add_parser("findings", help="print the findings for a source (no kernel needed)")
+    findings.add_argument("source", help="snapshot dir, file, manifests, kustomization or example name")
+    findings.add_argument("-n", "--namespace", action="append", help="only this namespace (repeatable)")
+    findings.add_argument("--now", help="reference time for ages (RFC 3339); default: capture time")
+    findings.add_argument("--json", action="store_true", help="print the findings document as JSON")
+    findings.set_defaults(handler=cmd_findings)
+
+    rules = commands.add_parser("rules", help="show the rule catalogue")
+    rules.add_argument("--markdown", action="store_true", help="print docs/rules.md")
+    rules.set_defaults(handler=cmd_rules)
+
+    examples = commands.add_parser("examples", help="list the bundled examples")
+    examples.set_defaults(handler=cmd_examples)
+
+    try:
+        from .netpol import cli as netpol_cli
+    except ImportError:  # the engine is optional at this layer
+        netpol_cli = None
+    if netpol_cli is not None:
+        netpol_cli.add_parser(commands)
+    return parser
+
+
+def _add_notebook_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", help=f"snapshot, manifests or example (default: {DEFAULT_EXAMPLE})")
+    parser.add_argument("-n", "--namespace", help="only this namespace")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="set a notebook parameter (repeatable)")
+
+
+def _notebook_parameters(book, args) -> dict:
+    from .runner import coerce_parameters
+
+    raw = list(args.parameter)
+    if args.source:
+        _check_source(args.source)
+        raw.append(("source", args.source))
+    if args.namespace:
+        raw.append(("namespace", args.namespace))
+    return coerce_parameters(book, raw)
+
+
+def _check_source(source: str) -> None:
+    from .sources import resolve_source
+
+    resolve_source(source)  # fails early, with one line, before a kernel starts
+
+
+def cmd_list(args) -> int:
+    from .runner import parameters, runbooks
+
+    for book in runbooks():
+        print(f"{book.name:<16} {book.title}")
+        if book.summary:
+            print(f"{'':<16} {book.summary}")
+        for param in parameters(book):
+            default = f" = {param.default}" if param.default else ""
+            note = f"  # {param.help}" if param.help else ""
+            print(f"{'':<18}-p {param.name} ({param.type}){default}{note}")
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from .runner import execute, runbook
+
+    book = runbook(args.name)
+    params = _notebook_parameters(book, args)
+    output = f"{args.out.rstrip('/')}/{book.name}.ipynb"
+    result = _execute_contained(book, output, params, args.timeout)
+    print(f"wrote {result.notebook}" + (f" and {result.html}" if result.html else ""))
+    return EXIT_OK
+
+
+def _execute_contained(book, output, params, timeout):
+    from papermill.exceptions import PapermillExecutionError
+
+    from .runner import execute
+
+    try:
+        return execute(book, output, params, timeout=timeout)
+    except PapermillExecutionError as exc:
+        raise InputError(f"runbook {book.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+                         f"(the executed notebook is at {output})") from None
+
+
+def cmd_open(args) -> int:
+    from .runner import open_in_jupyterlab, prepare, runbook
+
+    book = runbook(args.name)
+    params = _notebook_parameters(book, args)
+    prepared = prepare(book, Path(args.workdir) / f"{book.name}.ipynb", params)
+    print(f"prepared {prepared}")
+    if args.no_launch:
+        return EXIT_OK
+    return open_in_jupyterlab(prepared)
+
+
+def cmd_findings(args) -> int:
+    from .findings_json import findings_document
+    from .registry import run_detectors
+    from .sources import load
+    from .textreport import findings_table, severity_line
+
+    state = load(args.source, namespace=args.namespace, now=args.now)
+    result = run_detectors(state)
+    if args.json:
+        json.dump(findings_document(state, result), sys.stdout, indent=2, default=str)
+        print()
+        return EXIT_OK
+    for warning in state.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{state.source}: {len(result.findings)} findings ({severity_line(result.findings)})")
+    if result.rules_skipped:
+        print(f"skipped rules: {', '.join(sorted(result.rules_skipped))} (this source has no runtime data)")
+    print(findings_table(result.findings))
+    return EXIT_OK
+
+
+def cmd_rules(args) -> int:
+    from .catalogue import catalogue_markdown, catalogue_table
+
+    print(catalogue_markdown() if args.markdown else catalogue_table(), end="")
+    return EXIT_OK
+
+
+def cmd_examples(args) -> int:
+    from .resources import example_names, example_path
+
+    for name in example_names():
+        print(f"{name:<40} {example_path(name)}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""What the runbook notebooks call: loading, kubectl-like tables, findings rendered as HTML.
+
+Notebooks stay thin narratives; everything they show is computed here, where
+it is unit-tested. Output is deterministic for a given snapshot (no wall clock,
+no random ids) so that nbval can compare it.
+"""
+
+from __future__ import annotations
+
+import html
+from io import BytesIO
+from typing import TYPE_CHECKING, Iterable
+
+import pandas as pd
+
+from .errors import InputError
+from .findings import SEVERITY_RANK, Finding
+from .timeutil import format_time
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .registry import DetectionResult
+    from .state import ClusterState
+
+SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
+
+
+def open_source(source: str, namespace: str = "", now: str = "") -> "ClusterState":
+    """Load the runbook's source; bad input is one clear message, not a traceback."""
+    from .sources import load
+
+    try:
+        state = load(source, namespace=namespace or None, now=now or None)
+    except InputError as exc:
+        _display_html(f'<div style="color:#c62828"><b>Cannot load the source.</b> {html.escape(str(exc))}</div>')
+        raise SystemExit(2) from None
+    for warning in state.warnings:
+        print(f"warning: {warning}")
+    return state
+
+
+def describe(state: "ClusterState") -> pd.DataFrame:
+    """What the source holds: where it came from, when, and how many of each kind."""
+    rows = [("source", state.source), ("captured at", format_time(state.captured_at) or "unknown"),
+            ("ages relative to", format_time(state.now)), ("context", state.context or "-"),
+            ("cluster", state.cluster or "-"), ("server version", state.server_version or "-"),
+            ("namespaces", ", ".join(state.namespaces) or "-"),
+            ("runtime data", "yes" if "runtime" in state.capabilities else "no (manifests: pods are templates)")]
+    for kind in state.kinds:
+        rows.append((f"{kind} objects", str(len(state.of_kind(kind)))))
+    logs = state.logs.pods()
+    rows.append(("pods with logs", f"{len({(ns, pod) for ns, pod, prev in logs if not prev})} current, "
+                 f"{len({(ns, pod) for ns, pod, prev in logs if prev})} previous"))
+    if state.errors:
+        rows.append(("could not read", "; ".join(f"{e.resource} in {e.namespace or 'cluster'}: {e.code} {e.reason}"
+                                                 for e in state.errors)))
+    return pd.DataFrame(rows, columns=["", "value"]).set_index("")
+
+
+def get_pods(state: "ClusterState", namespace: str | None = None, workload: str | None = None) -> pd.DataFrame:
+    """Like ``kubectl get pods -o wide``, with the owning workload."""
+    pods = _filter(state.frames.pods, namespace, workload)
+    table = pods[["namespace", "pod", "ready", "status", "restarts_display", "age", "node", "workload"]]
+    return table.rename(columns={"namespace": "NAMESPACE", "pod": "NAME", "ready": "READY", "status": "STATUS",
+                                 "restarts_display": "RESTARTS", "age": "AGE", "node": "NODE",
+                                 "workload": "WORKLOAD"}).reset_index(drop=True)
+
+
+def get_workloads(state: "ClusterState", namespace: str | None = None) -> pd.DataFrame:
+    """Like ``kubectl get deploy,sts,ds``: READY, UP-TO-DATE, AVAILABLE, AGE and rollout condition."""
+    workloads = _filter(state.frames.workloads, namespace)
+    table = workloads[["namespace", "kind", "name", "ready", "up_to_date", "available", "age", "revision",
+                       "progressing_reason"]]
+    return table.rename(columns={"namespace": "NAMESPACE", "kind": "KIND", "name": "NAME", "ready": "READY",
+                                 "up_to_date": "UP-TO-DATE", "available": "AVAILABLE", "age": "AGE",
+                                 "revision": "REVISION", "progressing_reason": "PROGRESSING"}).reset_index(drop=True)
+
+
+def warning_events(state: "ClusterState", namespace: str | None = None) -> pd.DataFrame:
+    """Warning events grouped by reason: how many, how often, first and last seen (ages)."""
+    events = state.frames.warning_events
+    if namespace:
+        events = events[events["namespace"] == namespace]
+    if events.empty:
+        return pd.DataFrame(columns=["REASON", "EVENTS", "COUNT", "OBJECTS", "FIRST SEEN", "LAST SEEN", "EXAMPLE"])
+    from .timeutil import age
+
+    grouped = events.groupby("reason", sort=False).agg(
+        events=("reason", "size"), count=("count", "sum"), objects=("object_name", "nunique"),
+        first=("first_seen", "min"), last=("last_seen", "max"), example=("message", "last"))
+    grouped = grouped.sort_values(["count", "last"], ascending=[False, False]).reset_index()
+    return pd.DataFrame({
+        "REASON": grouped["reason"], "EVENTS": grouped["events"], "COUNT": grouped["count"],
+        "OBJECTS": grouped["objects"],
+        "FIRST SEEN": [f"{age(t, state.now)} ago" for t in grouped["first"]],
+        "LAST SEEN": [f"{age(t, state.now)} ago" for t in grouped["last"]],
+        "EXAMPLE": [_shorten(m, 110) for m in grouped["example"]]})
+
+
+def events_for(state: "ClusterState", namespace: str | None = None, workload: str | None = None,
+               reasons: Iterable[str] | None = None) -> pd.DataFrame:
+    """Events about the pods of a workload (or all), like ``kubectl get events`` with ages."""
+    from .timeutil import age
+
+    events = state.frames.events
+    if namespace:
+        events = events[events["namespace"] == namespace]
+    if workload:
+        pods = set(_filter(state.frames.pods, namespace, workload)["pod"])
+        events = events[events["object_name"].isin(pods | {workload})]
+    if reasons:
+        events = events[events["reason"].isin(list(reasons))]
+    return pd.DataFrame({
+        "LAST SEEN": [f"{age(t, state.now)} ago" for t in events["last_seen"]], "TYPE": events["type"],
+        "REASON": events["reason"], "OBJECT": events["object_kind"] + "/" + events["object_name"],
+        "CONTAINER": events["container"].fillna(""), "COUNT": events["count"],
+        "MESSAGE": [_shorten(m, 140) for m in events["message"]]}).reset_index(drop=True)
+
+
+# -- findings ------------------------------------------------------------------------
+
+def detect(state: "ClusterState", rules: Iterable[str] | None = None) -> "DetectionResult":
+    from .registry import run_detectors
+
+    return run_detectors(state, only=rules)
+
+
+def findings_table(findings: list[Finding], link_runbooks: bool = True):
+    """One row per finding, each linking to the runbook that covers its rule."""
+    from IPython.display import HTML
+
+    from .registry import rule as rule_of
+
+    if not findings:
+        return HTML("<p><b>No findings.</b></p>")
+    rows = []
+    for finding in findings:
+        entry = rule_of(finding.rule)
+        book = entry.runbook if entry else "triage"
+        link = f'<a href="{book}.ipynb">{book}</a>' if link_runbooks else book
+        rows.append(f"<tr><td>{_badge(finding.severity)}</td><td><code>{finding.rule}</code></td>"
+                    f"<td>{html.escape(finding.object)}</td><td>{html.escape(finding.container or '')}</td>"
+                    f"<td>{html.escape(finding.summary)}</td><td>{link}</td></tr>")
+    head = "<tr><th>severity</th><th>rule</th><th>object</th><th>container</th><th>summary</th><th>runbook</th></tr>"
+    return HTML(f'<table class="runbooks-findings">{head}{"".join(rows)}</table>')
+
+
+def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    return pd.DataFrame([{"severity": f.severity, "rule": f.rule, "object": f.object, "container": f.container,
+                          "pods": len(f.pods), "summary": f.summary} for f in findings],
+                        columns=["severity", "rule", "object", "container", "pods", "summary"])
+
+
+def show_findings(findings: list[Finding], rules: Iterable[str] | None = None) -> None:
+    """Each finding with its evidence and the fix, including the patch to apply."""
+    wanted = set(rules) if rules else None
+    selected = [f for f in findings if wanted is None or f.rule in wanted]
+    if not selected:
+        _display_html("<p><b>No findings</b> for " + (", ".join(sorted(wanted)) if wanted else "this source") + ".</p>")
+        return
+    _display_html("".join(finding_html(f) for f in selected))
+
+
+def finding_html(finding: Finding) -> str:
+    colour = SEVERITY_COLOURS[finding.severity]
+    parts = [f'<div style="border-left:4px solid {colour};padding:4px 12px;margin:12px 0">',
+             f"<p>{_badge(finding.severity)} <code>{finding.rule}</code> on <b>{html.escape(finding.object)}</b>"
+             + (f", container <code>{html.escape(finding.container)}</code>" if finding.container else "") + "</p>",
+             f"<p><b>{html.escape(finding.summary)}</b></p>"]
+    if finding.pods:
+        parts.append(f"<p>Pods: {', '.join(f'<code>{html.escape(p)}</code>' for p in finding.pods)}</p>")
+    if finding.location:
+        loc = finding.location
+        parts.append(f"<p>Declared in <code>{html.escape(loc.file)}{':' + str(loc.line) if loc.line else ''}</code>"
+                     + (f" at <code>{html.escape(loc.path)}</code>" if loc.path else "") + "</p>")
+    if finding.evidence:
+        parts.append("<p>Evidence:</p><ul>")
+        for item in finding.evidence:
+            parts.append(f"<li>{_evidence_html(item)}</li>")
+        parts.append("</ul>")
+    if finding.remediation:
+        fix = finding.remediation
+        parts.append(f"<p><b>Fix:</b> {html.escape(fix.text)}</p>")
+        if fix.patch:
+            label = f"{fix.patch_type or 'patch'} patch" + (f" for {html.escape(fix.target)}" if fix.target else "")
+            parts.append(f"<p>{label}:</p><pre>{html.escape(fix.patch)}</pre>")
+        if fix.command:
+            parts.append(f"<pre>{html.escape(fix.command)}</pre>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _evidence_html(item) -> str:
+    where = f" <small>({html.escape(item.object)})</small>" if item.object else ""
+    if item.source == "event":
+        seen = f", first seen {item.first_seen}, last seen {item.last_seen}" if item.first_seen else ""
+        return (f"<b>event</b> {html.escape(item.reason or '')} ×{item.count}{seen}: "
+                f"<code>{html.escape(item.message or '')}</code>{where}")
+    if item.source == "log":
+        which = "previous" if item.previous else "current"
+        lines = "\n".join(item.lines or ())
+        return (f"<b>log</b> of {which} <code>{html.escape(item.container or '')}</code>, lines "
+                f"{item.first_line}–{item.last_line}: {html.escape(item.text)}{where}"
+                f"<pre style='max-height:24em;overflow:auto'>{html.escape(lines)}</pre>")
+    if item.path:
+        value = "" if item.value is None else f" = <code>{html.escape(str(item.value))}</code>"
+        return f"<b>{item.source}</b> <code>{html.escape(item.path)}</code>{value}: {html.escape(item.text)}{where}"
+    return f"<b>{item.source}</b> {html.escape(item.text)}{where}"
+
+
+def record_findings(result: "DetectionResult", name: str = "findings") -> None:
+    """Glue the findings into the notebook with scrapbook, so ``sb.read_notebook(path).scraps`` returns them."""
+    import scrapbook as sb
+
+    sb.glue(name, [finding.to_dict() for finding in result.findings], encoder="json")
+
+
+# -- display ------------------------------------------------------------------------
+
+def show(fig: "Figure") -> None:
+    """Display a figure as PNG (stable text fallback for nbval; PNG for people and HTML export)."""
+    from IPython.display import Image, display
+
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    display(Image(data=buffer.getvalue(), format="png"))
+
+
+def markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def _display_html(markup: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(markup))
+
+
+def _badge(severity: str) -> str:
+    colour = SEVERITY_COLOURS.get(severity, "#616161")
+    return (f'<span style="background:{colour};color:white;border-radius:3px;padding:1px 6px;'
+            f'font-size:85%">{severity}</span>')
+
+
+def _filter(frame: pd.DataFrame, namespace: str | None = None, workload: str | None = None) -> pd.DataFrame:
+    if namespace:
+        frame = frame[frame["namespace"] == namespace]
+    if workload and "workload" in frame.columns:
+        frame = frame[frame["workload"] == workload]
+    return frame
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def worst_first(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: -SEVERITY_RANK[f.severity])
