@@ -323,6 +323,46 @@ class Frames:
                          "age": age(parse_time(meta.get("creationTimestamp")), self.now)})
         return _frame(rows, self.SERVICE_COLUMNS)
 
+    SERVICE_PORT_COLUMNS = ["namespace", "service", "index", "name", "port", "protocol", "target_port", "node_port"]
+
+    @cached_property
+    def service_ports(self) -> pd.DataFrame:
+        """One row per Service port; ``target_port`` as written (number or name), defaulting to ``port``."""
+        rows = []
+        for svc in self.state.of_kind("Service"):
+            meta, spec = _d(svc.get("metadata")), _d(svc.get("spec"))
+            for index, port in enumerate(_l(spec.get("ports"))):
+                port = _d(port)
+                target = port.get("targetPort", port.get("port"))
+                rows.append({"namespace": meta.get("namespace"), "service": meta.get("name"), "index": index,
+                             "name": port.get("name"), "port": _int(port.get("port")),
+                             "protocol": port.get("protocol") or "TCP",
+                             "target_port": None if target is None else str(target),
+                             "node_port": _int(port.get("nodePort"))})
+        return _frame(rows, self.SERVICE_PORT_COLUMNS)
+
+    ENDPOINT_COLUMNS = ["namespace", "service", "ip", "ready", "pod", "node", "ports"]
+
+    @cached_property
+    def endpoints(self) -> pd.DataFrame:
+        """One row per address of each Endpoints object, ready or not, with the pod it points at."""
+        rows = []
+        for endpoints in self.state.of_kind("Endpoints"):
+            meta = _d(endpoints.get("metadata"))
+            for subset in _l(endpoints.get("subsets")):
+                subset = _d(subset)
+                ports = ",".join(f"{_d(p).get('name') or ''}:{_d(p).get('port')}/{_d(p).get('protocol') or 'TCP'}"
+                                 for p in _l(subset.get("ports")))
+                for ready, key in ((True, "addresses"), (False, "notReadyAddresses")):
+                    for address in _l(subset.get(key)):
+                        address = _d(address)
+                        target = _d(address.get("targetRef"))
+                        rows.append({"namespace": meta.get("namespace"), "service": meta.get("name"),
+                                     "ip": address.get("ip"), "ready": ready,
+                                     "pod": target.get("name") if target.get("kind") == "Pod" else None,
+                                     "node": address.get("nodeName"), "ports": ports})
+        return _frame(rows, self.ENDPOINT_COLUMNS)
+
     # -- nodes and metrics ---------------------------------------------------------------
     NODE_COLUMNS = ["node", "status", "roles", "age", "version", "internal_ip", "cpu_allocatable",
                     "memory_allocatable", "cpu_used", "memory_used"]

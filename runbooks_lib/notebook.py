@@ -260,3 +260,125 @@ def _shorten(text: str, limit: int) -> str:
 
 def worst_first(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: -SEVERITY_RANK[f.severity])
+
+
+# -- per-runbook evidence tables ------------------------------------------------------------
+
+def restarting_containers(state: "ClusterState", namespace: str | None = None,
+                          workload: str | None = None) -> pd.DataFrame:
+    """Containers that restart or wait to restart, with their last termination (like ``kubectl describe``)."""
+    from .timeutil import age
+
+    containers = _filter(state.frames.containers, namespace, workload)
+    restarting = containers[(containers["restarts"] > 0) | containers["reason"].isin(
+        ["CrashLoopBackOff", "Error", "OOMKilled", "RunContainerError"])]
+    return pd.DataFrame({
+        "POD": restarting["pod"], "CONTAINER": restarting["container"],
+        "STATE": restarting["state"].fillna("") + restarting["reason"].map(lambda r: f" ({r})" if isinstance(r, str) else ""),
+        "RESTARTS": restarting["restarts"], "LAST EXIT": restarting["last_exit_code"].astype("Int64"),
+        "LAST REASON": restarting["last_reason"],
+        "LAST FINISHED": [f"{age(t, state.now)} ago" if t is not None and not pd.isna(t) else "" for t in restarting["last_finished"]],
+        "IMAGE": restarting["image"]}).reset_index(drop=True)
+
+
+def previous_log_tail(state: "ClusterState", namespace: str, pod: str, container: str, lines: int = 30) -> str:
+    """The end of the crashed instance's log, numbered as in the container's whole log."""
+    log = state.logs.get(namespace, pod, container, previous=True) or state.logs.get(namespace, pod, container)
+    if log is None:
+        return f"(no log for {pod}/{container} in this source)"
+    text_lines = log.text.splitlines()
+    start = max(0, len(text_lines) - lines)
+    first = log.first_line_number + start
+    return "\n".join(f"{first + i:>5}  {line}" for i, line in enumerate(text_lines[start:]))
+
+
+def probe_table(state: "ClusterState", namespace: str | None = None, workload: str | None = None) -> pd.DataFrame:
+    """Declared probes per workload container, with how often each failed (``Unhealthy`` events)."""
+    probes = _filter(state.frames.probes, namespace, workload)
+    if probes.empty:
+        return pd.DataFrame(columns=["WORKLOAD", "CONTAINER", "PROBE", "HANDLER", "TARGET", "TIMEOUT", "PERIOD",
+                                     "THRESHOLD", "FAILURES", "PODS FAILING"])
+    specs = probes.drop_duplicates(["namespace", "workload", "container", "probe"])
+    events = state.frames.events
+    unhealthy = events[events["reason"] == "Unhealthy"].copy()
+    unhealthy["probe"] = unhealthy["message"].str.extract(r"^(Liveness|Readiness|Startup) probe", expand=False).str.lower()
+    pods = state.frames.pods[["namespace", "pod", "workload"]]
+    unhealthy = unhealthy.merge(pods, left_on=["namespace", "object_name"], right_on=["namespace", "pod"], how="inner")
+    failures = unhealthy.groupby(["namespace", "workload", "container", "probe"]).agg(
+        failures=("count", "sum"), pods_failing=("pod", "nunique"))
+    rows = []
+    for row in specs.itertuples(index=False):
+        key = (row.namespace, row.workload, row.container, row.probe)
+        failed = failures.loc[key] if key in failures.index else None
+        target = (f"{row.scheme} GET {row.path or '/'} port {row.port}" if row.handler == "httpGet" else
+                  f"tcp :{row.port}" if row.handler == "tcpSocket" else f"grpc :{row.port}" if row.handler == "grpc"
+                  else f"exec {row.command}" if row.handler == "exec" else "(no handler)")
+        rows.append({"WORKLOAD": row.workload, "CONTAINER": row.container, "PROBE": row.probe,
+                     "HANDLER": row.handler, "TARGET": target, "TIMEOUT": f"{row.timeout_seconds}s",
+                     "PERIOD": f"{row.period_seconds}s", "THRESHOLD": row.failure_threshold,
+                     "FAILURES": int(failed["failures"]) if failed is not None else 0,
+                     "PODS FAILING": int(failed["pods_failing"]) if failed is not None else 0})
+    return pd.DataFrame(rows)
+
+
+def services_table(state: "ClusterState", namespace: str | None = None) -> pd.DataFrame:
+    """Each Service with its selector, the pods it selects, and ready / not-ready endpoints."""
+    services = _filter(state.frames.services, namespace)
+    endpoints = state.frames.endpoints
+    ports = state.frames.service_ports
+    rows = []
+    for svc in services.itertuples(index=False):
+        mine = endpoints[(endpoints["namespace"] == svc.namespace) & (endpoints["service"] == svc.name)]
+        ready_ips = mine[mine["ready"]]["ip"].nunique()
+        not_ready = mine[~mine["ready"]]["ip"].nunique()
+        svc_ports = ports[(ports["namespace"] == svc.namespace) & (ports["service"] == svc.name)]
+        port_text = ", ".join(f"{p.name or '-'} {p.port}->{p.target_port}/{p.protocol}" for p in svc_ports.itertuples())
+        rows.append({"NAMESPACE": svc.namespace, "SERVICE": svc.name, "TYPE": svc.type,
+                     "SELECTOR": svc.selector if isinstance(svc.selector, str) else "(none: endpoints managed by hand)",
+                     "PORTS": port_text,
+                     "READY ENDPOINTS": ready_ips, "NOT READY": not_ready})
+    return pd.DataFrame(rows, columns=["NAMESPACE", "SERVICE", "TYPE", "SELECTOR", "PORTS", "READY ENDPOINTS",
+                                       "NOT READY"])
+
+
+def replicasets_table(state: "ClusterState", namespace: str | None = None, workload: str | None = None) -> pd.DataFrame:
+    """ReplicaSets per Deployment, newest revision first, like ``kubectl get rs``."""
+    sets = state.frames.replicasets
+    if namespace:
+        sets = sets[sets["namespace"] == namespace]
+    if workload:
+        sets = sets[sets["owner"] == workload]
+    return pd.DataFrame({"DEPLOYMENT": sets["owner"], "REPLICASET": sets["name"], "REVISION": sets["revision"],
+                         "DESIRED": sets["desired"], "CURRENT": sets["current"], "READY": sets["ready"],
+                         "AGE": sets["age"]}).reset_index(drop=True)
+
+
+def waiting_pods(state: "ClusterState", namespace: str | None = None, workload: str | None = None) -> pd.DataFrame:
+    """Pods that have not started: Pending, image pulls failing, container config errors."""
+    stuck = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError",
+             "CreateContainerError", "ContainerCreating"}
+    pods = _filter(state.frames.pods, namespace, workload)
+    names = set(pods[pods["phase"].eq("Pending") | pods["status"].isin(stuck)]["pod"])
+    table = get_pods(state, namespace, workload)
+    return table[table["NAME"].isin(names)].reset_index(drop=True)
+
+
+def resource_table(state: "ClusterState", namespace: str | None = None, workload: str | None = None) -> pd.DataFrame:
+    """Requests, limits and use per container; use as a share of the limit."""
+    from .quantity import format_cpu, format_memory
+
+    usage = _filter(state.frames.resource_usage, namespace, workload)
+
+    def share(value) -> str:
+        return "" if value is None or pd.isna(value) else f"{value:.0%}"
+
+    return pd.DataFrame({
+        "POD": usage["pod"], "CONTAINER": usage["container"],
+        "CPU REQ": [format_cpu(v) if not pd.isna(v) else "-" for v in usage["requests_cpu"]],
+        "CPU LIM": [format_cpu(v) if not pd.isna(v) else "-" for v in usage["limits_cpu"]],
+        "CPU USED": [format_cpu(v) if not pd.isna(v) else "?" for v in usage["cpu"]],
+        "CPU % LIM": [share(v) for v in usage["cpu_of_limit"]],
+        "MEM REQ": [format_memory(v) if not pd.isna(v) else "-" for v in usage["requests_memory"]],
+        "MEM LIM": [format_memory(v) if not pd.isna(v) else "-" for v in usage["limits_memory"]],
+        "MEM USED": [format_memory(v) if not pd.isna(v) else "?" for v in usage["memory"]],
+        "MEM % LIM": [share(v) for v in usage["memory_of_limit"]]}).reset_index(drop=True)

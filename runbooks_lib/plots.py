@@ -48,7 +48,7 @@ def pod_status_by_workload(state: "ClusterState", namespace: str | None = None) 
     pods = state.frames.pods
     if namespace:
         pods = pods[pods["namespace"] == namespace]
-    fig = Figure(figsize=(9, max(2.2, 0.55 * max(1, pods["workload"].nunique()) + 1.2)), dpi=100)
+    fig = Figure(figsize=(11, max(2.2, 0.55 * max(1, pods["workload"].nunique()) + 1.2)), dpi=100)
     ax = fig.add_subplot()
     if pods.empty:
         ax.text(0.5, 0.5, "no pods in this source", ha="center", va="center", transform=ax.transAxes)
@@ -56,7 +56,7 @@ def pod_status_by_workload(state: "ClusterState", namespace: str | None = None) 
         return fig
     families = [pod_status_family(s, r, c) for s, r, c in
                 zip(pods["status"], pods["ready_count"], pods["container_count"])]
-    labels = pods["namespace"] + "/" + pods["workload"]
+    labels = pods["workload"] + "  (" + pods["namespace"] + ")"
     counts = pd.crosstab(labels, pd.Series(families, index=pods.index, name="status"))
     order = [family for family in STATUS_COLOURS if family in counts.columns]
     counts = counts[order].sort_index(ascending=False)
@@ -82,7 +82,7 @@ def restarts_over_time(state: "ClusterState", namespace: str | None = None) -> F
         timeline = timeline[timeline["namespace"] == namespace]
     timeline = timeline.dropna(subset=["time"])
     lanes = sorted(set(timeline["pod"].astype(str) + " / " + timeline["container"].fillna("?").astype(str)))
-    fig = Figure(figsize=(9, max(2.2, 0.4 * len(lanes) + 1.4)), dpi=100)
+    fig = Figure(figsize=(12, max(2.2, 0.4 * len(lanes) + 1.4)), dpi=100)
     ax = fig.add_subplot()
     if timeline.empty:
         ax.text(0.5, 0.5, "no restarts recorded", ha="center", va="center", transform=ax.transAxes)
@@ -100,7 +100,7 @@ def restarts_over_time(state: "ClusterState", namespace: str | None = None) -> F
                    color=colour, s=70, label=label, zorder=3)
     ax.axvline(state.now, color="#455a64", linestyle="--", linewidth=1, label="capture time")
     ax.set_yticks(range(len(lanes)), lanes, fontsize=8)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=state.now.tzinfo))
+    _time_axis(ax, state)
     ax.set_xlabel(f"time (UTC), captured {state.now:%Y-%m-%d %H:%M}")
     ax.set_title("Container restarts over time")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
@@ -117,7 +117,7 @@ def usage_against_limits(state: "ClusterState", resource: str = "memory", namesp
     scale, unit = (2**20, "MiB") if resource == "memory" else (1e-3, "millicores")
     used, request, limit = usage[resource] / scale, usage[f"requests_{resource}"] / scale, usage[f"limits_{resource}"] / scale
     labels = usage["pod"].astype(str) + " / " + usage["container"].astype(str)
-    fig = Figure(figsize=(9, max(2.2, 0.35 * len(usage) + 1.4)), dpi=100)
+    fig = Figure(figsize=(12, max(2.2, 0.35 * len(usage) + 1.4)), dpi=100)
     ax = fig.add_subplot()
     if usage.empty or used.isna().all():
         ax.text(0.5, 0.5, "no metrics in this source", ha="center", va="center", transform=ax.transAxes)
@@ -138,3 +138,86 @@ def usage_against_limits(state: "ClusterState", resource: str = "memory", namesp
 
 def save(fig: Figure, path) -> None:
     fig.savefig(path, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+
+
+def probe_failures_over_time(state: "ClusterState", namespace: str | None = None,
+                             workload: str | None = None) -> Figure:
+    """Unhealthy events per container and probe type: a bar from first to last sighting, sized by count."""
+    events = state.frames.events
+    events = events[events["reason"] == "Unhealthy"].copy()
+    if namespace:
+        events = events[events["namespace"] == namespace]
+    pods = state.frames.pods[["namespace", "pod", "workload"]]
+    events = events.merge(pods, left_on=["namespace", "object_name"], right_on=["namespace", "pod"], how="left")
+    if workload:
+        events = events[events["workload"] == workload]
+    events["probe"] = events["message"].str.extract(r"^(\w+) probe", expand=False).fillna("probe").str.lower()
+    events["lane"] = (events["workload"].fillna(events["object_name"]) + " / " + events["container"].fillna("?")
+                      + " / " + events["probe"])
+    lanes = sorted(events["lane"].unique())
+    fig = Figure(figsize=(12, max(2.2, 0.45 * len(lanes) + 1.4)), dpi=100)
+    ax = fig.add_subplot()
+    if events.empty:
+        ax.text(0.5, 0.5, "no probe failures recorded", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    colours = {"liveness": "#c62828", "readiness": "#f9a825", "startup": "#6a1b9a"}
+    lane_of = {lane: i for i, lane in enumerate(lanes)}
+    for row in events.itertuples(index=False):
+        y = lane_of[row.lane]
+        colour = colours.get(row.probe, "#616161")
+        ax.plot([row.first_seen, row.last_seen], [y, y], color=colour, linewidth=2, alpha=0.6, solid_capstyle="round")
+        ax.scatter([row.last_seen], [y], s=20 + 4 * min(int(row.count), 100), color=colour, zorder=3, alpha=0.85)
+    for probe, colour in colours.items():
+        ax.scatter([], [], color=colour, label=probe)
+    ax.axvline(state.now, color="#455a64", linestyle="--", linewidth=1, label="capture time")
+    ax.set_yticks(range(len(lanes)), lanes, fontsize=8)
+    _time_axis(ax, state)
+    ax.set_xlabel("time (UTC): first to last failure per event; dot size = failure count")
+    ax.set_title("Probe failures over time")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def pod_status_by_revision(state: "ClusterState", namespace: str | None = None,
+                           workload: str | None = None) -> Figure:
+    """Pod status per ReplicaSet revision of each Deployment: is the new revision the broken one?"""
+    pods = state.frames.pods
+    pods = pods[pods["revision"].notna()]
+    if namespace:
+        pods = pods[pods["namespace"] == namespace]
+    if workload:
+        pods = pods[pods["workload"] == workload]
+    fig = Figure(figsize=(11, max(2.2, 0.5 * max(1, len(pods.groupby(["workload", "revision"]))) + 1.2)), dpi=100)
+    ax = fig.add_subplot()
+    if pods.empty:
+        ax.text(0.5, 0.5, "no Deployment pods in this source", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    families = pd.Series([pod_status_family(s, r, c) for s, r, c in
+                          zip(pods["status"], pods["ready_count"], pods["container_count"])], index=pods.index,
+                         name="status")
+    labels = pods["workload"] + " rev " + pods["revision"].astype(int).astype(str)
+    counts = pd.crosstab(labels, families)
+    order = [family for family in STATUS_COLOURS if family in counts.columns]
+    counts = counts[order].sort_index(ascending=False)
+    left = pd.Series(0, index=counts.index)
+    for family in order:
+        ax.barh(counts.index, counts[family], left=left, color=STATUS_COLOURS[family], label=family,
+                edgecolor="white", linewidth=0.8)
+        left = left + counts[family]
+    ax.set_xlabel("pods")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_title("Pod status per ReplicaSet revision")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _time_axis(ax, state: "ClusterState") -> None:
+    """HH:MM ticks in UTC, few enough not to collide."""
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8, tz=state.now.tzinfo))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=state.now.tzinfo))

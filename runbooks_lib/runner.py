@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +58,12 @@ def parameters(book: Runbook) -> list[Parameter]:
     import papermill
 
     inspected = papermill.inspect_notebook(str(book.path))
-    return [Parameter(name, info.get("inferred_type_name") or "str", info.get("default") or "", info.get("help") or "")
+    return [Parameter(name, _type_name(info.get("inferred_type_name")), info.get("default") or "", info.get("help") or "")
             for name, info in inspected.items()]
+
+
+def _type_name(inferred: str | None) -> str:
+    return inferred if inferred and inferred != "None" else "str"
 
 
 def coerce_parameters(book: Runbook, raw: list[tuple[str, str]]) -> dict:
@@ -91,7 +97,7 @@ def _title_and_summary(path: Path) -> tuple[str, str]:
             if lines:
                 title = lines[0].lstrip("# ").strip()
                 summary = next((line for line in lines[1:] if not line.startswith("#")), "")
-                return title, summary
+                return title, summary.replace("**", "").replace("`", "")
     return path.stem, ""
 
 
@@ -115,7 +121,7 @@ def execute(book: Runbook, output: str, parameters: dict, progress: bool | None 
         Path(output).parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(str(book.path), output, parameters=parameters, kernel_name=KERNEL_NAME,
                                progress_bar=progress, log_output=False, execution_timeout=timeout,
-                               report_mode=False)
+                               report_mode=False, **_kernel_manager_option())
     html_path = None
     if html and _is_local(output):
         html_path = str(Path(output).with_suffix(".html"))
@@ -129,7 +135,10 @@ def export_html(notebook: Path, target: Path) -> None:
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    with warnings.catch_warnings():
+        # scrapbook's data-only outputs have no visual form; nbconvert warns about each one.
+        warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
+        body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
     target.write_text(body, encoding="utf-8")
 
 
@@ -148,6 +157,22 @@ def open_in_jupyterlab(notebook: Path) -> int:
     if not Path(jupyter).exists():
         raise InputError("jupyter is not on PATH: install jupyterlab (pip install jupyterlab) to open runbooks")
     return subprocess.call([jupyter, "lab", str(notebook)], cwd=str(notebook.parent), env=os.environ.copy())
+
+
+def _kernel_manager_option() -> dict:
+    """Local kernels talk over IPC sockets in a private temp dir: nothing listens on TCP,
+    and ipykernel does not warn about unencrypted TCP on every run."""
+    if sys.platform == "win32":
+        return {}
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(tempfile.mkdtemp(prefix="runbooks-kernel-"), "kernel"))
+            super().__init__(**kwargs)
+
+    return {"kernel_manager_class": IPCKernelManager}
 
 
 def _is_local(path: str) -> bool:

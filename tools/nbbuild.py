@@ -65,7 +65,8 @@ def main() -> int:
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "tools"))
-    for source in sorted(SOURCES.glob("*.py")):
+    sys.path.insert(0, str(SOURCES))
+    for source in sorted(SOURCES.glob("[!_]*.py")):
         if args.names and source.stem not in args.names:
             continue
         spec = importlib.util.spec_from_file_location(source.stem, source)

@@ -25,9 +25,9 @@ view to one namespace (empty: all). `now` overrides the reference time for ages
 (empty: the snapshot's capture time, so every age below is *as of the capture*).
 """),
         code("""
-source = "staging-incident"  # snapshot dir, file, manifests, kustomization or bundled example
-namespace = ""  # empty: all namespaces
-now = ""  # RFC 3339; empty: the snapshot's capture time
+source: str = "staging-incident"  # snapshot dir, file, manifests, kustomization or bundled example
+namespace: str = ""  # empty: all namespaces
+now: str = ""  # RFC 3339; empty: the snapshot's capture time
 """, parameters=True),
         code("""
 from runbooks_lib import notebook as rb, plots

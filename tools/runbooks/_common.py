@@ -1,0 +1,30 @@
+"""Cells every runbook shares: the parameters cell and the loading cell."""
+
+from nbbuild import code, md
+
+PARAMETERS_HELP = md("""
+**Parameters.** `source`: a snapshot directory, a `kubectl get -o json|yaml` file, manifests, a
+kustomization, or a bundled example name. `namespace` and `workload` narrow the view (empty:
+everything). `now` overrides the reference time for ages (empty: the snapshot's capture time).
+""")
+
+
+def parameters(**extra: str):
+    lines = ['source: str = "staging-incident"  # snapshot dir, file, manifests, kustomization or bundled example',
+             'namespace: str = ""  # empty: all namespaces',
+             'workload: str = ""  # empty: every workload; e.g. staging-mcp-server-langgraph',
+             'now: str = ""  # RFC 3339; empty: the snapshot\'s capture time']
+    lines += [f"{name} = {value}" for name, value in extra.items()]
+    return code("\n".join(lines), parameters=True)
+
+
+def load_cell(rules: list[str]):
+    rule_list = ", ".join(f'"{rule}"' for rule in rules)
+    return code(f"""
+from runbooks_lib import notebook as rb, plots
+
+state = rb.open_source(source, namespace, now)
+result = rb.detect(state, rules=[{rule_list}])
+findings = [f for f in result.findings if not workload or f.name == workload]
+rb.findings_table(findings)
+""")
