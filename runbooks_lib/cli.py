@@ -72,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     findings.add_argument("--json", action="store_true", help="print the findings document as JSON")
     findings.set_defaults(handler=cmd_findings)
 
+    audit = commands.add_parser("audit", help="headless health audit: findings.json, findings.sarif, index.html, "
+                                              "executed runbooks; exit 1 on failing findings")
+    audit.add_argument("source", help="snapshot, file, manifests folder, kustomization or example name")
+    audit.add_argument("--out", required=True, help="output folder (local, or s3:// gs:// abs:// through papermill)")
+    audit.add_argument("-n", "--namespace", action="append", help="only this namespace (repeatable)")
+    audit.add_argument("--fail-on", default="critical", choices=["critical", "warning", "info", "never"],
+                       help="exit 1 when a finding is at or above this severity (default: critical)")
+    audit.add_argument("--baseline", help="an earlier run's findings.json: mark findings new, persisting, resolved")
+    audit.add_argument("--format", default="html,json,sarif", help="comma-separated: html,json,sarif")
+    audit.add_argument("--timeout", type=int, default=600, help="seconds allowed per runbook cell (default: 600)")
+    audit.add_argument("--now", help="reference time for ages (RFC 3339)")
+    audit.set_defaults(handler=cmd_audit)
+
     rules = commands.add_parser("rules", help="show the rule catalogue")
     rules.add_argument("--markdown", action="store_true", help="print docs/rules.md")
     rules.set_defaults(handler=cmd_rules)
@@ -181,6 +194,28 @@ def cmd_findings(args) -> int:
         print(f"skipped rules: {', '.join(sorted(result.rules_skipped))} (this source has no runtime data)")
     print(findings_table(result.findings))
     return EXIT_OK
+
+
+def cmd_audit(args) -> int:
+    from .audit import AuditOptions, audit
+    from .textreport import severity_line
+
+    options = AuditOptions(source=args.source, out=args.out, namespaces=args.namespace, fail_on=args.fail_on,
+                           baseline=args.baseline, formats=tuple(f.strip() for f in args.format.split(",") if f.strip()),
+                           timeout=args.timeout, now=args.now)
+    result = audit(options, log=lambda line: print(line, file=sys.stderr))
+    findings = result.detection.findings
+    print(f"{result.state.source}: {len(findings)} findings ({severity_line(findings)})")
+    for run in result.runs:
+        if run.status not in ("ok", "skipped"):
+            where = f" in cell {run.cell}" if run.cell is not None else ""
+            print(f"runbook {run.name} {run.status}{where}: {run.error}", file=sys.stderr)
+    if result.baseline:
+        diff = result.baseline
+        print(f"since the baseline: {len(diff.new)} new, {len(diff.persisting)} persisting, {len(diff.resolved)} resolved")
+    for path in result.written:
+        print(f"wrote {path}")
+    return result.exit_code
 
 
 def cmd_rules(args) -> int:
