@@ -112,7 +112,7 @@ def _pod_from_template(kind: str, workload_meta: dict, template: dict, index: in
     name = f"{workload_meta['name']}-{index}" if kind == "StatefulSet" else f"{workload_meta['name']}-template-{index}"
     metadata = {
         "name": name,
-        "namespace": workload_meta.get("namespace") or "default",
+        "namespace": workload_meta.get("namespace"),  # as declared: kubectl apply picks it later
         "labels": dict(template_meta.get("labels") or {}),
         "annotations": {TEMPLATE_ANNOTATION: f"{kind}/{workload_meta['name']}"},
         "ownerReferences": [{"apiVersion": "apps/v1", "kind": kind, "name": workload_meta["name"],
