@@ -55,6 +55,7 @@ def load_snapshot(root: Path) -> ClusterState:
                 if log_path.is_file():
                     state.logs.add_file(ns_dir.name, pod_dir.name, previous, log_path)
     collector.into(state)
+    state.locations = {}  # a live object has no source file worth pointing at; manifests do
     state.capabilities = frozenset({RUNTIME} | ({LOGS} if state.logs else set()) | ({METRICS} if metrics_seen else set()))
     return state
 
