@@ -142,7 +142,7 @@ def run_runbooks(options: AuditOptions, state: ClusterState, detection: Detectio
                  log) -> list[RunbookRun]:
     from .runner import runbook
 
-    names = options.runbooks or chosen_runbooks(state, detection)
+    names = options.runbooks if options.runbooks is not None else chosen_runbooks(state, detection)
     runs = []
     progress = _progress(names)
     for name in names:

@@ -38,12 +38,18 @@ class Parameter:
     help: str
 
 
+RUNBOOKS_PATH_ENV = "RUNBOOKS_PATH"  # extra folders of a team's own runbooks, separated by os.pathsep
+
+
 def runbooks() -> list[Runbook]:
-    found = []
-    for path in sorted(notebooks_dir().glob("*.ipynb")):
-        title, summary = _title_and_summary(path)
-        found.append(Runbook(path.stem, path, title, summary))
-    return found
+    """The bundled runbooks, then those in $RUNBOOKS_PATH folders (a later one of the same name wins)."""
+    folders = [notebooks_dir()] + [Path(p) for p in os.environ.get(RUNBOOKS_PATH_ENV, "").split(os.pathsep) if p]
+    found: dict[str, Runbook] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.ipynb")):
+            title, summary = _title_and_summary(path)
+            found[path.stem] = Runbook(path.stem, path, title, summary)
+    return list(found.values())
 
 
 def runbook(name: str) -> Runbook:
