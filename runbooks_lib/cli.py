@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
+        _apply_redaction_option(args)
         return args.handler(args)
     except InputError as exc:
         print(f"runbooks: error: {exc}", file=sys.stderr)
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     findings.add_argument("-n", "--namespace", action="append", help="only this namespace (repeatable)")
     findings.add_argument("--now", help="reference time for ages (RFC 3339); default: capture time")
     findings.add_argument("--json", action="store_true", help="print the findings document as JSON")
+    _add_redaction_option(findings)
     findings.set_defaults(handler=cmd_findings)
 
     audit = commands.add_parser("audit", help="headless health audit: findings.json, findings.sarif, index.html, "
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--format", default="html,json,sarif", help="comma-separated: html,json,sarif")
     audit.add_argument("--timeout", type=int, default=600, help="seconds allowed per runbook cell (default: 600)")
     audit.add_argument("--now", help="reference time for ages (RFC 3339)")
+    _add_redaction_option(audit)
     audit.set_defaults(handler=cmd_audit)
 
     rules = commands.add_parser("rules", help="show the rule catalogue")
@@ -101,7 +104,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NO_REDACT_ENV = "RUNBOOKS_NO_REDACT"  # read by runbooks_lib.sources.load, inherited by notebook kernels
+
+
+def _add_redaction_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-redact", action="store_true",
+                        help="do not mask credentials found in logs, events, env and annotations (unsafe)")
+
+
+def _apply_redaction_option(args) -> None:
+    if getattr(args, "no_redact", False):
+        os.environ[NO_REDACT_ENV] = "1"
+        print("runbooks: warning: --no-redact: credentials in the source will appear in the output as they are",
+              file=sys.stderr)
+
+
 def _add_notebook_options(parser: argparse.ArgumentParser) -> None:
+    _add_redaction_option(parser)
     parser.add_argument("--source", help=f"snapshot, manifests or example (default: {DEFAULT_EXAMPLE})")
     parser.add_argument("-n", "--namespace", help="only this namespace")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
