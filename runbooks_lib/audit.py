@@ -140,43 +140,57 @@ def chosen_runbooks(state: ClusterState, detection: DetectionResult) -> list[str
 
 def run_runbooks(options: AuditOptions, state: ClusterState, detection: DetectionResult, out: str,
                  log) -> list[RunbookRun]:
-    from .runner import runbook
+    from .runner import SharedKernel, runbook
 
     names = options.runbooks if options.runbooks is not None else chosen_runbooks(state, detection)
-    runs = []
+    runs: list[RunbookRun] = []
+    if not names:
+        return runs
     progress = _progress(names)
-    for name in names:
-        try:
-            book = runbook(name)
-        except InputError as exc:
-            runs.append(RunbookRun(name, "", status="skipped", error=str(exc)))
-            continue
-        run = RunbookRun(name, f"{out}/{name}.ipynb")
-        params = _parameters_for(book, options)
-        started = time.monotonic()
-        if progress is None:
-            log(f"audit: running {name} ...")
-        _execute_contained(book, run, params, options.timeout)
-        run.seconds = round(time.monotonic() - started, 1)
+    kernel = SharedKernel()
+    try:
+        for name in names:
+            runs.append(_run_one(name, options, out, kernel, progress, log))
+    finally:
+        kernel.close()
         if progress is not None:
-            progress.set_postfix_str(f"{name}: {run.status}")
-            progress.update(1)
-        else:
-            log(f"audit: {name} {run.status} in {run.seconds}s" + (f": {run.error}" if run.error else ""))
-        runs.append(run)
-    if progress is not None:
-        progress.close()
+            progress.close()
     return runs
 
 
-def _execute_contained(book, run: RunbookRun, params: dict, timeout: int | None) -> None:
+def _run_one(name: str, options: AuditOptions, out: str, kernel, progress, log) -> RunbookRun:
+    from .runner import runbook
+
+    try:
+        book = runbook(name)
+    except InputError as exc:
+        return RunbookRun(name, "", status="skipped", error=str(exc))
+    run = RunbookRun(name, f"{out}/{name}.ipynb")
+    params = _parameters_for(book, options)
+    started = time.monotonic()
+    if progress is None:
+        log(f"audit: running {name} ...")
+    _execute_contained(book, run, params, options.timeout, kernel)
+    if run.status != "ok":
+        kernel.restart()  # a timed-out cell may still run; the next runbook needs a clean kernel
+    run.seconds = round(time.monotonic() - started, 1)
+    if progress is not None:
+        progress.set_postfix_str(f"{name}: {run.status}")
+        progress.update(1)
+    else:
+        log(f"audit: {name} {run.status} in {run.seconds}s" + (f": {run.error}" if run.error else ""))
+    return run
+
+
+def _execute_contained(book, run: RunbookRun, params: dict, timeout: int | None, kernel=None) -> None:
     """Execute one runbook; any failure is recorded on ``run``, never raised."""
     from papermill.exceptions import PapermillExecutionError
 
     from .runner import execute
 
     try:
-        result = execute(book, run.notebook, params, progress=False, timeout=timeout)
+        result = execute(book, run.notebook, params, progress=False, timeout=timeout,
+                         kernel=kernel.manager if kernel is not None else None)
         run.html, run.status = result.html, "ok"
     except PapermillExecutionError as exc:
         run.status = "timeout" if "CellTimeoutError" in exc.ename or "timed out" in str(exc.evalue) else "failed"

@@ -114,7 +114,7 @@ class RunResult:
 
 
 def execute(book: Runbook, output: str, parameters: dict, progress: bool | None = None,
-            timeout: int | None = None, html: bool = True) -> RunResult:
+            timeout: int | None = None, html: bool = True, kernel=None) -> RunResult:
     """Execute through papermill's Python API; write ``output`` and an HTML copy without inputs.
 
     ``output`` is handed to papermill as is, so its IO handlers (s3://, gs://, abs://)
@@ -125,9 +125,10 @@ def execute(book: Runbook, output: str, parameters: dict, progress: bool | None 
     progress = sys.stderr.isatty() if progress is None else progress
     if _is_local(output):
         Path(output).parent.mkdir(parents=True, exist_ok=True)
+    kernel_option = {"km": kernel} if kernel is not None else _kernel_manager_option()
     papermill.execute_notebook(str(book.path), output, parameters=parameters, kernel_name=KERNEL_NAME,
                                progress_bar=progress, log_output=False, execution_timeout=timeout,
-                               report_mode=False, **_kernel_manager_option())
+                               report_mode=False, **kernel_option)
     html_path = None
     if html and _is_local(output):
         html_path = str(Path(output).with_suffix(".html"))
@@ -163,6 +164,46 @@ def open_in_jupyterlab(notebook: Path) -> int:
     if not Path(jupyter).exists():
         raise InputError("jupyter is not on PATH: install jupyterlab (pip install jupyterlab) to open runbooks")
     return subprocess.call([jupyter, "lab", str(notebook)], cwd=str(notebook.parent), env=os.environ.copy())
+
+
+class SharedKernel:
+    """One kernel for a series of runbooks (the audit's): the start-up and imports are paid once.
+
+    Every runbook assigns all it uses in its own cells, so state left by the previous
+    one does not leak into its results. After a failure the kernel is restarted,
+    since a timed-out cell may still be running.
+    """
+
+    def __init__(self) -> None:
+        self.manager = self._start()
+
+    @staticmethod
+    def _start():
+        from jupyter_client.manager import KernelManager
+
+        options = {"transport": "ipc", "ip": os.path.join(tempfile.mkdtemp(prefix="runbooks-kernel-"), "kernel")} \
+            if sys.platform != "win32" else {}
+        manager = KernelManager(kernel_name=KERNEL_NAME, **options)
+        manager.start_kernel()
+        return manager
+
+    def restart(self) -> None:
+        """A new kernel under a new manager: the old one's sockets may be closed already."""
+        self.close()
+        self.manager = self._start()
+
+    def close(self) -> None:
+        try:
+            if self.manager.has_kernel:
+                self.manager.shutdown_kernel(now=True)
+        except Exception:
+            pass  # a dead or half-closed kernel is what we are replacing
+
+    def __enter__(self) -> "SharedKernel":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _kernel_manager_option() -> dict:
