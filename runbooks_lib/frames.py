@@ -37,6 +37,11 @@ def _l(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
+def _s(value: Any) -> str | None:
+    """A string field, or None when the dump holds something else there."""
+    return value if isinstance(value, str) else None
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -109,14 +114,14 @@ class Frames:
         for pod in self.state.of_kind("Pod"):
             meta, spec, status = _d(pod.get("metadata")), _d(pod.get("spec")), _d(pod.get("status"))
             kind, workload = self.owners.workload_of(pod)
-            statuses = {_d(s).get("name"): _d(s) for s in
+            statuses = {_s(_d(s).get("name")): _d(s) for s in
                         _l(status.get("containerStatuses")) + _l(status.get("initContainerStatuses"))}
             for init, key in ((False, "containers"), (True, "initContainers")):
                 for index, container in enumerate(_l(spec.get(key))):
                     if not isinstance(container, Mapping):
                         continue  # keep the others' indexes true to the spec
-                    name = container.get("name")
-                    current = statuses.get(name, {})
+                    name = _s(container.get("name"))
+                    current = statuses.get(name, {}) if name else {}
                     state_name, state = _container_state(current.get("state"))
                     last_name, last = _container_state(current.get("lastState"))
                     resources = _d(container.get("resources"))
@@ -223,13 +228,14 @@ class Frames:
                     or event_time or first)
             count = _int(event.get("count")) or _int(series.get("count")) or 1
             field_path = involved.get("fieldPath")
+            field_path = _s(field_path)
             container = _FIELD_PATH_CONTAINER.search(field_path or "")
             rows.append({
                 "namespace": meta.get("namespace") or involved.get("namespace"), "last_seen": last,
                 "type": event.get("type") or "Normal", "reason": event.get("reason"),
                 "object_kind": involved.get("kind"), "object_name": involved.get("name"),
                 "container": container.group(1) if container else None,
-                "message": (event.get("message") or event.get("note") or "").strip(), "count": count,
+                "message": (_s(event.get("message")) or _s(event.get("note")) or "").strip(), "count": count,
                 "first_seen": first, "age": age(last, self.now), "object_uid": involved.get("uid"),
                 "field_path": field_path,
                 "component": _d(event.get("source")).get("component") or event.get("reportingController")
@@ -268,7 +274,7 @@ class Frames:
                 meta, spec, status = _d(obj.get("metadata")), _d(obj.get("spec")), _d(obj.get("status"))
                 desired = _desired(kind, spec, status)
                 ready = _int(status.get("readyReplicas")) or _int(status.get("numberReady")) or _int(status.get("succeeded")) or 0
-                conditions = {_d(c).get("type"): _d(c) for c in _l(status.get("conditions"))}
+                conditions = {_s(_d(c).get("type")): _d(c) for c in _l(status.get("conditions"))}
                 progressing, available_condition = conditions.get("Progressing", {}), conditions.get("Available", {})
                 template = _d(_d(spec.get("jobTemplate")).get("spec")).get("template") if kind == "CronJob" else spec.get("template")
                 created = parse_time(meta.get("creationTimestamp"))
@@ -403,7 +409,7 @@ class Frames:
             for container in _l(metrics.get("containers")):
                 usage = _d(_d(container).get("usage"))
                 rows.append({"namespace": meta.get("namespace"), "pod": meta.get("name"),
-                             "container": _d(container).get("name"), "cpu": parse_quantity(usage.get("cpu")),
+                             "container": _s(_d(container).get("name")), "cpu": parse_quantity(usage.get("cpu")),
                              "memory": parse_quantity(usage.get("memory")),
                              "timestamp": parse_time(metrics.get("timestamp")), "window": metrics.get("window")})
         return _frame(rows, self.POD_METRIC_COLUMNS)
@@ -486,7 +492,7 @@ def kubectl_pod_status(pod: Mapping) -> dict:
             reason = f"Init:{index}/{init_total}"
         initializing = True
         break
-    conditions = {_d(c).get("type"): _d(c).get("status") for c in _l(status.get("conditions"))}
+    conditions = {_s(_d(c).get("type")): _d(c).get("status") for c in _l(status.get("conditions"))}
     if not initializing or conditions.get("Initialized") == "True":
         has_running = False
         for container in reversed([_d(s) for s in _l(status.get("containerStatuses"))]):

@@ -18,7 +18,8 @@ _INTERMEDIATE = {"ReplicaSet": "Deployment", "Job": "CronJob"}
 
 def controller_ref(obj: dict) -> dict | None:
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    refs = [ref for ref in meta.get("ownerReferences") or [] if isinstance(ref, dict)]
+    owners = meta.get("ownerReferences")
+    refs = [ref for ref in owners if isinstance(ref, dict)] if isinstance(owners, list) else []
     for ref in refs:
         if ref.get("controller"):
             return ref
@@ -41,9 +42,10 @@ class OwnerIndex:
 
     def _owner_of(self, obj: dict, namespace: str) -> tuple[str, str, dict | None] | None:
         ref = controller_ref(obj)
-        if not ref or not ref.get("kind") or not ref.get("name"):
+        if not ref or not isinstance(ref.get("kind"), str) or not isinstance(ref.get("name"), str):
             return None
-        owner = self._by_uid.get(ref.get("uid") or "") or self.state.get(ref["kind"], namespace, ref["name"])
+        uid = ref.get("uid")
+        owner = (self._by_uid.get(uid) if isinstance(uid, str) else None) or self.state.get(ref["kind"], namespace, ref["name"])
         return ref["kind"], ref["name"], owner
 
     def workload_of(self, pod: dict) -> tuple[str, str]:

@@ -25,6 +25,9 @@ class ObjectCollector:
         if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
             self.warnings.append(f"{doc.file}: skipped a {kind} without metadata.name")
             return
+        if meta.get("namespace") is not None and not isinstance(meta.get("namespace"), str):
+            self.warnings.append(f"{doc.file}: skipped {kind} {meta['name']}: metadata.namespace is not a string")
+            return
         key = object_key(obj)
         if key in self._seen:
             if kind != "Event":  # events legitimately repeat names only across namespaces; warn once anyway
