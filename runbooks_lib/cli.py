@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         netpol_cli = None
     if netpol_cli is not None:
         netpol_cli.add_parser(commands)
+    from . import serve_cli
+
+    serve_cli.add_parser(commands)
     return parser
 
 

@@ -36,7 +36,7 @@ class OwnerIndex:
         for kind in ("ReplicaSet", "Job", "Deployment", "CronJob", "StatefulSet", "DaemonSet", "ReplicationController"):
             for obj in self.state.of_kind(kind):
                 uid = (obj.get("metadata") or {}).get("uid")
-                if uid:
+                if isinstance(uid, str) and uid:
                     index[uid] = obj
         return index
 

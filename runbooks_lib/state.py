@@ -118,7 +118,7 @@ class ClusterState:
     @cached_property
     def _uid_index(self) -> dict[str, dict]:
         return {uid: obj for items in self.objects.values() for obj in items
-                if (uid := _meta(obj).get("uid"))}
+                if isinstance(uid := _meta(obj).get("uid"), str) and uid}
 
     @property
     def kinds(self) -> list[str]:

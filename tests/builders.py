@@ -7,6 +7,7 @@ references, timestamps relative to CAPTURED_AT).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from datetime import datetime, timedelta, timezone
 
@@ -115,7 +116,7 @@ def pod(name: str, namespace: str = NS, owner: dict | None = None, containers=No
         meta["generateName"] = owner["metadata"]["name"] + "-"
         meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner["kind"], "name": owner["metadata"]["name"],
                                     "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
-        spec_containers = spec_containers or owner["spec"]["template"]["spec"]["containers"]
+        spec_containers = spec_containers or copy.deepcopy(owner["spec"]["template"]["spec"]["containers"])
     spec_containers = spec_containers or [container()]
     statuses = statuses if statuses is not None else [running(c["name"]) for c in spec_containers]
     all_ready = all(s.get("ready") for s in statuses)
