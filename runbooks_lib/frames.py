@@ -369,6 +369,22 @@ class Frames:
                                      "node": address.get("nodeName"), "ports": ports})
         return _frame(rows, self.ENDPOINT_COLUMNS)
 
+    INVENTORY_COLUMNS = ["kind", "namespace", "name", "file", "line"]
+
+    @cached_property
+    def inventory(self) -> pd.DataFrame:
+        """Every object the source declares (stand-in pods excluded), with where it is declared."""
+        rows = []
+        for kind in sorted(self.state.objects):
+            for obj in self.state.of_kind(kind):
+                meta = _d(obj.get("metadata"))
+                if kind == "Pod" and STAND_IN_ANNOTATION in _d(meta.get("annotations")):
+                    continue
+                where = self.state.location(kind, meta.get("namespace"), meta.get("name") or "")
+                rows.append({"kind": kind, "namespace": meta.get("namespace"), "name": meta.get("name"),
+                             "file": where.file if where else None, "line": where.line if where else None})
+        return _frame(rows, self.INVENTORY_COLUMNS)
+
     # -- nodes and metrics ---------------------------------------------------------------
     NODE_COLUMNS = ["node", "status", "roles", "age", "version", "internal_ip", "cpu_allocatable",
                     "memory_allocatable", "cpu_used", "memory_used"]

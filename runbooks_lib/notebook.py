@@ -152,17 +152,31 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
                         columns=["severity", "rule", "object", "container", "pods", "summary"])
 
 
-def show_findings(findings: list[Finding], rules: Iterable[str] | None = None) -> None:
-    """Each finding with its evidence and the fix, including the patch to apply."""
+def show_findings(findings: list[Finding], rules: Iterable[str] | None = None, base: str | None = None) -> None:
+    """Each finding with its evidence and the fix, including the patch to apply.
+
+    ``base``: show manifest file locations relative to this folder.
+    """
     wanted = set(rules) if rules else None
     selected = [f for f in findings if wanted is None or f.rule in wanted]
     if not selected:
         _display_html("<p><b>No findings</b> for " + (", ".join(sorted(wanted)) if wanted else "this source") + ".</p>")
         return
-    _display_html("".join(finding_html(f) for f in selected))
+    _display_html("".join(finding_html(f, base) for f in selected))
 
 
-def finding_html(finding: Finding) -> str:
+def _relative(file: str, base: str | None) -> str:
+    from pathlib import Path
+
+    if not base:
+        return file
+    try:
+        return str(Path(file).resolve().relative_to(Path(base).resolve()))
+    except ValueError:
+        return file
+
+
+def finding_html(finding: Finding, base: str | None = None) -> str:
     colour = SEVERITY_COLOURS[finding.severity]
     parts = [f'<div style="border-left:4px solid {colour};padding:4px 12px;margin:12px 0">',
              f"<p>{_badge(finding.severity)} <code>{finding.rule}</code> on <b>{html.escape(finding.object)}</b>"
@@ -172,7 +186,7 @@ def finding_html(finding: Finding) -> str:
         parts.append(f"<p>Pods: {', '.join(f'<code>{html.escape(p)}</code>' for p in finding.pods)}</p>")
     if finding.location:
         loc = finding.location
-        parts.append(f"<p>Declared in <code>{html.escape(loc.file)}{':' + str(loc.line) if loc.line else ''}</code>"
+        parts.append(f"<p>Declared in <code>{html.escape(_relative(loc.file, base))}{':' + str(loc.line) if loc.line else ''}</code>"
                      + (f" at <code>{html.escape(loc.path)}</code>" if loc.path else "") + "</p>")
     if finding.evidence:
         parts.append("<p>Evidence:</p><ul>")
@@ -382,3 +396,80 @@ def resource_table(state: "ClusterState", namespace: str | None = None, workload
         "MEM LIM": [format_memory(v) if not pd.isna(v) else "-" for v in usage["limits_memory"]],
         "MEM USED": [format_memory(v) if not pd.isna(v) else "?" for v in usage["memory"]],
         "MEM % LIM": [share(v) for v in usage["memory_of_limit"]]}).reset_index(drop=True)
+
+
+# -- network policy ---------------------------------------------------------------------------
+
+def netpol_focus(state: "ClusterState", findings: list[Finding], namespace: str = "", workload: str = "",
+                 port: int | str = "") -> tuple[str | None, str | None, list[int]]:
+    """The namespace, workload and ports to look at: the parameters, else the worst network finding."""
+    import re
+
+    network = [f for f in findings if f.rule.startswith("netpol-")]
+    focus = next((f for f in network if (not namespace or f.namespace == namespace)
+                  and (not workload or f.name == workload)), None)
+    namespace = namespace or (focus.namespace if focus else None) or next(
+        (ns for ns in state.namespaces if state.of_kind("NetworkPolicy", ns)), None)
+    workload = workload or (focus.name if focus else None)
+    if port not in ("", None):
+        ports = [int(port)]
+    elif focus is not None:
+        ports = sorted({int(p) for p in re.findall(r"\b(\d{1,5})/(?:TCP|UDP|SCTP)\b", focus.summary)}) or [53]
+    else:
+        ports = []
+    return namespace, workload, ports
+
+
+def netpol_why(engine, namespace: str, ports: list[int], workload: str | None = None) -> pd.DataFrame:
+    """Each denied workload-to-workload flow on these ports, with the side that denies it and why."""
+    frames = []
+    for port in ports:
+        why = engine.why_denied(namespace, port)
+        if workload:
+            why = why[why["source"].str.endswith("/" + workload) | why["destination"].str.endswith("/" + workload)]
+        frames.append(why.assign(port=port))
+    if not frames:
+        return pd.DataFrame(columns=["port", "source", "destination", "denied_by", "asymmetric", "explanation"])
+    table = pd.concat(frames, ignore_index=True)
+    table = table.sort_values(["asymmetric", "port"], ascending=[False, True], kind="stable")
+    return table[["port", "source", "destination", "denied_by", "asymmetric", "explanation"]].reset_index(drop=True)
+
+
+def manifest_inventory(state: "ClusterState", base: str | None = None) -> pd.DataFrame:
+    """What the manifests would create, with the file and line that declares each object."""
+    from pathlib import Path
+
+    inventory = state.frames.inventory
+    root = Path(base).resolve() if base else None
+
+    def where(file, line) -> str:
+        if not isinstance(file, str):
+            return ""
+        path = Path(file)
+        if root is not None:
+            try:
+                path = path.resolve().relative_to(root)
+            except ValueError:
+                pass
+        return f"{path}:{int(line)}" if line is not None and not pd.isna(line) else str(path)
+
+    return pd.DataFrame({"KIND": inventory["kind"], "NAMESPACE": inventory["namespace"].fillna(""),
+                         "NAME": inventory["name"],
+                         "DECLARED IN": [where(f, l) for f, l in zip(inventory["file"], inventory["line"])]})
+
+
+def manifest_root(source: str) -> str | None:
+    """The folder manifest locations are shown relative to: the source's own folder."""
+    from .sources import resolve_source
+
+    path, _ = resolve_source(source)
+    while path.name in ("overlays", "base") or path.parent.name == "overlays":
+        path = path.parent
+    return str(path if path.is_dir() else path.parent)
+
+
+def planned_workloads(state: "ClusterState", namespace: str | None = None) -> pd.DataFrame:
+    """Workloads as declared: desired replicas and images (nothing is running yet)."""
+    workloads = _filter(state.frames.workloads, namespace)
+    return pd.DataFrame({"NAMESPACE": workloads["namespace"], "KIND": workloads["kind"], "NAME": workloads["name"],
+                         "REPLICAS": workloads["desired"], "IMAGES": workloads["images"]}).reset_index(drop=True)

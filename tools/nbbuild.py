@@ -67,7 +67,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "tools"))
     sys.path.insert(0, str(SOURCES))
     for source in sorted(SOURCES.glob("[!_]*.py")):
-        if args.names and source.stem not in args.names:
+        if args.names and source.stem not in args.names and source.stem.replace("_", "-") not in args.names:
             continue
         spec = importlib.util.spec_from_file_location(source.stem, source)
         module = importlib.util.module_from_spec(spec)
