@@ -233,7 +233,7 @@ def _parameters_for(book, options: AuditOptions) -> dict:
 def compare_with_baseline(findings: list[Finding], baseline_path: str) -> BaselineDiff:
     try:
         old = json.loads(_read_text(baseline_path))
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # missing local file, remote handler errors, invalid JSON: all unusable input
         raise InputError(f"{baseline_path}: cannot read the baseline findings: {exc}") from None
     if not isinstance(old, dict) or not isinstance(old.get("findings"), list):
         raise InputError(f"{baseline_path}: not a findings document (no 'findings' list)")
@@ -266,7 +266,7 @@ def _write_text(path: str, text: str) -> str:
     else:
         from papermill.iorw import papermill_io
 
-        papermill_io.write(text, path)
+        papermill_io.write(text, path, extensions=None)  # .sarif and .html are fine too
     return path
 
 

@@ -48,7 +48,7 @@ def index_html(state: "ClusterState", detection: "DetectionResult", runs: list["
     if baseline is not None:
         parts.append(_changes(findings, baseline))
     parts.append(_summary(findings))
-    parts.append(_rules_table(findings))
+    parts.append(_rules_table(findings, {run.name: run for run in runs}))
     parts.append(_runbooks(runs))
     if RUNTIME in state.capabilities:
         parts.append(_plots(state))
@@ -123,7 +123,7 @@ def _summary(findings: list[Finding]) -> str:
     return f"<div class=cards>{cards}</div>"
 
 
-def _rules_table(findings: list[Finding]) -> str:
+def _rules_table(findings: list[Finding], runs: dict) -> str:
     if not findings:
         return ""
     by_rule = Counter((f.rule, f.severity) for f in findings)
@@ -132,8 +132,11 @@ def _rules_table(findings: list[Finding]) -> str:
         entry = rule_of(rule_id)
         book = entry.runbook if entry else "triage"
         title = entry.title if entry else ""
+        run = runs.get(book)
+        target = Path(run.html).name if run and run.html else Path(run.notebook).name if run and run.notebook else None
+        link = f"<a href='{target}'>{book}</a>" if target else book
         rows.append(f"<tr><td><code>{rule_id}</code></td><td>{severity}</td><td>{count}</td>"
-                    f"<td>{html.escape(title)}</td><td><a href='{book}.html'>{book}</a></td></tr>")
+                    f"<td>{html.escape(title)}</td><td>{link}</td></tr>")
     return ("<h2>By rule</h2><table><tr><th>rule</th><th>severity</th><th>findings</th><th>what</th>"
             f"<th>runbook</th></tr>{''.join(rows)}</table>")
 
