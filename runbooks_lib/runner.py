@@ -153,9 +153,17 @@ def prepare(book: Runbook, output: Path, parameters: dict) -> Path:
     """A parameterized copy, not executed (papermill's prepare-only mode), ready to step through."""
     import papermill
 
+    import nbformat
+
     output.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(str(book.path), str(output), parameters=parameters, prepare_only=True,
                                kernel_name=KERNEL_NAME, progress_bar=False)
+    # The bundled runbooks carry the example's outputs (for nbval); a working copy starts clean.
+    notebook = nbformat.read(str(output), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(notebook, str(output))
     return output
 
 
@@ -179,12 +187,14 @@ class SharedKernel:
 
     @staticmethod
     def _start():
-        from jupyter_client.manager import KernelManager
+        # The async manager: with the blocking one, nbclient's per-cell timeout is never applied.
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_client.utils import run_sync
 
         options = {"transport": "ipc", "ip": os.path.join(tempfile.mkdtemp(prefix="runbooks-kernel-"), "kernel")} \
             if sys.platform != "win32" else {}
-        manager = KernelManager(kernel_name=KERNEL_NAME, **options)
-        manager.start_kernel()
+        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, **options)
+        run_sync(manager.start_kernel)()
         return manager
 
     def restart(self) -> None:
@@ -193,9 +203,11 @@ class SharedKernel:
         self.manager = self._start()
 
     def close(self) -> None:
+        from jupyter_client.utils import run_sync
+
         try:
             if self.manager.has_kernel:
-                self.manager.shutdown_kernel(now=True)
+                run_sync(self.manager.shutdown_kernel)(now=True)
         except Exception:
             pass  # a dead or half-closed kernel is what we are replacing
 

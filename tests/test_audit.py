@@ -119,7 +119,7 @@ BROKEN_RUNBOOK = [
 SLOW_RUNBOOK = [
     nbformat.v4.new_markdown_cell("# Slow on purpose"),
     nbformat.v4.new_code_cell('source = "staging-incident"', metadata={"tags": ["parameters"]}),
-    nbformat.v4.new_code_cell("import time\ntime.sleep(60)"),
+    nbformat.v4.new_code_cell("import time\ntime.sleep(300)"),
 ]
 
 
@@ -137,7 +137,7 @@ def test_a_failing_or_hanging_runbook_is_contained(tmp_path, monkeypatch):
     monkeypatch.setenv("RUNBOOKS_PATH", str(extra))
     out = tmp_path / "out"
     result = audit(AuditOptions(source="staging-incident", out=str(out), runbooks=["broken", "slow", "triage"],
-                                formats=("json", "html"), timeout=5), log=quiet)
+                                formats=("json", "html"), timeout=30), log=quiet)
     runs = {run.name: run for run in result.runs}
     # the cell is named by its execution count, the In [3] prompt people see in the executed notebook
     # (papermill's injected-parameters cell ran as In [2])
