@@ -59,8 +59,9 @@ class BaselineDiff:
 
 @dataclass
 class AuditOptions:
-    source: str
+    source: str | None
     out: str
+    live: dict = field(default_factory=dict)  # context / in_cluster / kubeconfig / all_namespaces / selector
     namespaces: list[str] | None = None
     fail_on: str = "critical"
     baseline: str | None = None
@@ -88,14 +89,17 @@ def audit(options: AuditOptions, log=print) -> AuditResult:
         raise InputError(f"--format: unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     from .sources import load
 
-    state = load(options.source, namespace=options.namespaces, now=options.now)
+    out = options.out.rstrip("/")
+    if _is_local(out):
+        Path(out).mkdir(parents=True, exist_ok=True)
+    state = load(options.source, namespace=options.namespaces, now=options.now, **options.live)
+    if options.source is None:
+        # A live cluster is read once; every runbook then runs on that same capture, so they agree.
+        options.source = _keep_capture(state, out)
     for warning in state.warnings:
         log(f"warning: {warning}")
     detection = run_detectors(state)
     baseline = compare_with_baseline(detection.findings, options.baseline) if options.baseline else None
-    out = options.out.rstrip("/")
-    if _is_local(out):
-        Path(out).mkdir(parents=True, exist_ok=True)
     runs = run_runbooks(options, state, detection, out, log)
     written: list[str] = []
     document = findings_document(state, detection, **_audit_fields(options, runs, baseline))
@@ -258,6 +262,17 @@ def _progress(names: list[str]):
     from tqdm.auto import tqdm
 
     return tqdm(total=len(names), desc="runbooks", unit="runbook", file=sys.stderr)
+
+
+def _keep_capture(state: ClusterState, out: str) -> str:
+    """Write the live read as a snapshot next to the report; runbooks then read it back."""
+    import tempfile
+
+    from .capture import write_snapshot
+
+    target = Path(out) / "snapshot" if _is_local(out) else Path(tempfile.mkdtemp(prefix="runbooks-audit-")) / "snapshot"
+    write_snapshot(state, target)
+    return str(target)
 
 
 def _write_text(path: str, text: str) -> str:

@@ -67,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     opener.set_defaults(handler=cmd_open)
 
     findings = commands.add_parser("findings", help="print the findings for a source (no kernel needed)")
-    findings.add_argument("source", help="snapshot dir, file, manifests, kustomization or example name")
+    findings.add_argument("source", nargs="?", help="snapshot dir, file, manifests, kustomization or example name "
+                                                   "(or --context / --in-cluster for a live cluster)")
     findings.add_argument("-n", "--namespace", action="append", help="only this namespace (repeatable)")
+    _add_live_options(findings)
     findings.add_argument("--now", help="reference time for ages (RFC 3339); default: capture time")
     findings.add_argument("--json", action="store_true", help="print the findings document as JSON")
     _add_redaction_option(findings)
@@ -76,9 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="headless health audit: findings.json, findings.sarif, index.html, "
                                               "executed runbooks; exit 1 on failing findings")
-    audit.add_argument("source", help="snapshot, file, manifests folder, kustomization or example name")
+    audit.add_argument("source", nargs="?", help="snapshot, file, manifests folder, kustomization or example name "
+                                                "(or --context / --in-cluster for a live cluster)")
     audit.add_argument("--out", required=True, help="output folder (local, or s3:// gs:// abs:// through papermill)")
     audit.add_argument("-n", "--namespace", action="append", help="only this namespace (repeatable)")
+    _add_live_options(audit)
     audit.add_argument("--fail-on", default="critical", choices=["critical", "warning", "info", "never"],
                        help="exit 1 when a finding is at or above this severity (default: critical)")
     audit.add_argument("--baseline", help="an earlier run's findings.json: mark findings new, persisting, resolved")
@@ -101,13 +105,29 @@ def build_parser() -> argparse.ArgumentParser:
         netpol_cli = None
     if netpol_cli is not None:
         netpol_cli.add_parser(commands)
-    from . import serve_cli
+    from . import capture_cli, serve_cli
 
     serve_cli.add_parser(commands)
+    _add_redaction_option(capture_cli.add_parser(commands))
     return parser
 
 
 NO_REDACT_ENV = "RUNBOOKS_NO_REDACT"  # read by runbooks_lib.sources.load, inherited by notebook kernels
+
+
+def _add_live_options(parser: argparse.ArgumentParser) -> None:
+    live = parser.add_mutually_exclusive_group()
+    live.add_argument("--context", help="read this kubeconfig context live (GET only, never Secrets)")
+    live.add_argument("--in-cluster", action="store_true", help="read the cluster this pod runs in, live")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    parser.add_argument("-A", "--all-namespaces", action="store_true", help="live: read every namespace")
+    parser.add_argument("-l", "--selector", help="live: label selector for pods and workloads")
+
+
+def _live_kwargs(args) -> dict:
+    return {"context": getattr(args, "context", None), "in_cluster": getattr(args, "in_cluster", False),
+            "kubeconfig": getattr(args, "kubeconfig", None), "all_namespaces": getattr(args, "all_namespaces", False),
+            "selector": getattr(args, "selector", None)}
 
 
 def _add_redaction_option(parser: argparse.ArgumentParser) -> None:
@@ -124,6 +144,7 @@ def _apply_redaction_option(args) -> None:
 
 def _add_notebook_options(parser: argparse.ArgumentParser) -> None:
     _add_redaction_option(parser)
+    parser.add_argument("--context", help="run against this kubeconfig context, live (sets the context parameter)")
     parser.add_argument("--source", help=f"snapshot, manifests or example (default: {DEFAULT_EXAMPLE})")
     parser.add_argument("-n", "--namespace", help="only this namespace")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -137,6 +158,8 @@ def _notebook_parameters(book, args) -> dict:
     if args.source:
         _check_source(args.source)
         raw.append(("source", args.source))
+    if getattr(args, "context", None):
+        raw.append(("context", args.context))
     if args.namespace:
         raw.append(("namespace", args.namespace))
     return coerce_parameters(book, raw)
@@ -203,7 +226,7 @@ def cmd_findings(args) -> int:
     from .sources import load
     from .textreport import findings_table, severity_line
 
-    state = load(args.source, namespace=args.namespace, now=args.now)
+    state = load(args.source, namespace=args.namespace, now=args.now, **_live_kwargs(args))
     result = run_detectors(state)
     if args.json:
         json.dump(findings_document(state, result), sys.stdout, indent=2, default=str)
@@ -222,7 +245,8 @@ def cmd_audit(args) -> int:
     from .audit import AuditOptions, audit
     from .textreport import severity_line
 
-    options = AuditOptions(source=args.source, out=args.out, namespaces=args.namespace, fail_on=args.fail_on,
+    options = AuditOptions(source=args.source, live=_live_kwargs(args), out=args.out, namespaces=args.namespace,
+                           fail_on=args.fail_on,
                            baseline=args.baseline, formats=tuple(f.strip() for f in args.format.split(",") if f.strip()),
                            timeout=args.timeout, now=args.now)
     result = audit(options, log=lambda line: print(line, file=sys.stderr))

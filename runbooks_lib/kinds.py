@@ -49,6 +49,6 @@ BY_PLURAL: dict[str, KindInfo] = {info.plural: info for info in _KINDS}
 BY_LIST_KIND: dict[str, KindInfo] = {info.kind + "List": info for info in _KINDS}
 
 NAMESPACED_FILES = [info.plural for info in _KINDS if info.namespaced and info.plural not in ("configmaps", "serviceaccounts")]
-CLUSTER_FILES = ["nodes", "nodemetrics"]
+CLUSTER_FILES = ["nodes", "nodemetrics", "namespaces"]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "ReplicationController")

@@ -26,12 +26,16 @@ if TYPE_CHECKING:
 SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
 
 
-def open_source(source: str, namespace: str = "", now: str = "") -> "ClusterState":
-    """Load the runbook's source; bad input is one clear message, not a traceback."""
+def open_source(source: str, namespace: str = "", now: str = "", context: str = "") -> "ClusterState":
+    """Load the runbook's source, or a live cluster when ``context`` names a kubeconfig context
+    ("in-cluster" for the pod's service account); bad input is one clear message, not a traceback."""
     from .sources import load
 
+    live = {}
+    if context:
+        live = {"in_cluster": True} if context == "in-cluster" else {"context": context}
     try:
-        state = load(source, namespace=namespace or None, now=now or None)
+        state = load(None if context else source, namespace=namespace or None, now=now or None, **live)
     except InputError as exc:
         _display_html(f'<div style="color:#c62828"><b>Cannot load the source.</b> {html.escape(str(exc))}</div>')
         raise SystemExit(2) from None

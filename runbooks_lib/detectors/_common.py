@@ -50,9 +50,21 @@ def container_patch(kind: str, namespace: str | None, name: str, container: str,
     """A strategic-merge patch changing one container (containers merge on name)."""
     patch = pod_template_patch(kind, {"containers": [{"name": container, **body}]})
     target = object_name(kind, namespace, name)
+    text = note_redacted(text, to_yaml(patch))
     ns_flag = f" -n {namespace}" if namespace else ""
     return Remediation(text=text, patch=to_yaml(patch), patch_type="strategic-merge", target=target,
                        command=f"kubectl patch {kind.lower()} {name}{ns_flag} --type strategic --patch-file fix.yaml")
+
+
+def note_redacted(text: str, patch: str) -> str:
+    """A patch restating a list (args, env) can carry values masked by redaction; applied as is,
+    it would overwrite the real ones. Say so."""
+    from ..redact import REDACTED
+
+    if REDACTED in patch:
+        return (text + f" Some existing values hold credentials shown as {REDACTED}: copy their real values "
+                "from your manifest into the patch before applying it.")
+    return text
 
 
 def events_for(state: "ClusterState", namespace: str | None, object_kind: str, names: Iterable[str],

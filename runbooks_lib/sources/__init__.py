@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import InputError
+from ..redact import redact_state, redaction_enabled
 from ..resources import EXAMPLE_PREFIX, example_path, is_example_name
 from ..state import RUNTIME, ClusterState
 from .collect import ObjectCollector
@@ -39,11 +40,30 @@ def resolve_source(source: str | Path) -> tuple[Path, str]:
     return path, text
 
 
-def load(source: str | Path, namespace: str | list[str] | None = None,
-         now: datetime | str | None = None) -> ClusterState:
-    """Load any supported source into a ClusterState, optionally restricted to namespaces."""
+def load(source: str | Path | None = None, namespace: str | list[str] | None = None,
+         now: datetime | str | None = None, *, context: str | None = None, in_cluster: bool = False,
+         kubeconfig: str | None = None, all_namespaces: bool = False, selector: str | None = None,
+         progress=None) -> ClusterState:
+    """Load any supported source into a ClusterState, optionally restricted to namespaces.
+
+    With ``context`` or ``in_cluster`` (and no source) it reads a live cluster, GET only.
+    """
+    namespaces = [namespace] if isinstance(namespace, str) else namespace
+    if context or in_cluster or source is None:
+        if source is not None:
+            raise InputError("give either a source (snapshot, manifests, example) or --context/--in-cluster, not both")
+        from .live import load_live, require_live_choice
+
+        require_live_choice(context, in_cluster)  # no silent guessing of a cluster
+        state = load_live(context=context, in_cluster=in_cluster, kubeconfig=kubeconfig, namespaces=namespaces,
+                          all_namespaces=all_namespaces, selector=selector, progress=progress)
+        return _finish(state, None, now)
     path, description = resolve_source(source)
-    if path.is_dir():
+    if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):
+        from ..capture import load_snapshot_tar
+
+        state = load_snapshot_tar(path)
+    elif path.is_dir():
         if is_kustomization(path):
             state = load_kustomization(path)
         elif looks_like_snapshot(path):
@@ -53,8 +73,14 @@ def load(source: str | Path, namespace: str | list[str] | None = None,
     else:
         state = _load_single_file(path)
     state.source = description
-    namespaces = [namespace] if isinstance(namespace, str) else namespace
-    return state.restricted_to(namespaces).with_now(now)
+    return _finish(state, namespaces, now)
+
+
+def _finish(state: ClusterState, namespaces: list[str] | None, now) -> ClusterState:
+    state = state.restricted_to(namespaces).with_now(now)
+    if redaction_enabled():  # nothing downstream (frames, findings, notebooks) sees a credential
+        state = redact_state(state)
+    return state
 
 
 def _load_single_file(path: Path) -> ClusterState:

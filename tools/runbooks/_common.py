@@ -6,6 +6,7 @@ PARAMETERS_HELP = md("""
 **Parameters.** `source`: a snapshot directory, a `kubectl get -o json|yaml` file, manifests, a
 kustomization, or a bundled example name. `namespace` and `workload` narrow the view (empty:
 everything). `now` overrides the reference time for ages (empty: the snapshot's capture time).
+`context` reads a live cluster instead (a kubeconfig context, or `in-cluster`), read-only.
 """)
 
 
@@ -13,7 +14,8 @@ def parameters(**extra: str):
     lines = ['source: str = "staging-incident"  # snapshot dir, file, manifests, kustomization or bundled example',
              'namespace: str = ""  # empty: all namespaces',
              'workload: str = ""  # empty: every workload; e.g. staging-mcp-server-langgraph',
-             'now: str = ""  # RFC 3339; empty: the snapshot\'s capture time']
+             'now: str = ""  # RFC 3339; empty: the snapshot\'s capture time',
+             'context: str = ""  # kubeconfig context to read live instead of source; "in-cluster" in a pod']
     lines += [f"{name} = {value}" for name, value in extra.items()]
     return code("\n".join(lines), parameters=True)
 
@@ -23,7 +25,7 @@ def load_cell(rules: list[str]):
     return code(f"""
 from runbooks_lib import notebook as rb, plots
 
-state = rb.open_source(source, namespace, now)
+state = rb.open_source(source, namespace, now, context)
 result = rb.detect(state, rules=[{rule_list}])
 findings = [f for f in result.findings if not workload or f.name == workload]
 rb.findings_table(findings)

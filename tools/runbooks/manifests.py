@@ -24,6 +24,7 @@ namespace: str = ""  # empty: all namespaces
 workload: str = ""  # empty: every workload
 port: str = ""  # for the policy matrix; empty: the ports of the worst network finding
 now: str = ""  # unused for manifests (they have no capture time); kept for a uniform interface
+context: str = ""  # kubeconfig context to read live instead of source; "in-cluster" in a pod
 """, parameters=True),
         md("""
 ## 1. What the manifests would deploy
@@ -36,7 +37,7 @@ from runbooks_lib import notebook as rb
 from runbooks_lib.netpol import PolicyEngine
 from runbooks_lib.netpol.plot import plot_reachability
 
-state = rb.open_source(source, namespace, now)
+state = rb.open_source(source, namespace, now, context)
 root = rb.manifest_root(source)
 rb.manifest_inventory(state, root)
 """),

@@ -25,6 +25,7 @@ namespace: str = ""  # empty: the namespace of the worst network finding
 workload: str = ""  # empty: the workload of the worst network finding
 port: str = ""  # empty: the ports of the worst network finding, e.g. 7800
 now: str = ""  # RFC 3339; empty: the snapshot's capture time
+context: str = ""  # kubeconfig context to read live instead of source; "in-cluster" in a pod
 """, parameters=True),
         md("""
 ## 1. Findings
@@ -38,7 +39,7 @@ from runbooks_lib import notebook as rb
 from runbooks_lib.netpol import PolicyEngine
 from runbooks_lib.netpol.plot import plot_reachability
 
-state = rb.open_source(source, "", now)
+state = rb.open_source(source, "", now, context)
 result = rb.detect(state, rules=["netpol-asymmetric", "netpol-dns-blocked"])
 engine = PolicyEngine.cached_for(state)
 namespace, workload, ports = rb.netpol_focus(state, result.findings, namespace, workload, port)

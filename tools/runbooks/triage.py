@@ -22,17 +22,19 @@ through it in JupyterLab with `runbooks open triage --source SNAPSHOT`.
 **Parameters.** `source` is a snapshot directory, a `kubectl get -o json|yaml` file, a
 manifests folder or kustomization, or a bundled example name. `namespace` restricts the
 view to one namespace (empty: all). `now` overrides the reference time for ages
-(empty: the snapshot's capture time, so every age below is *as of the capture*).
+(empty: the snapshot's capture time, so every age below is *as of the capture*). `context`
+reads a live cluster instead of `source` (a kubeconfig context, or `in-cluster`), read-only.
 """),
         code("""
 source: str = "staging-incident"  # snapshot dir, file, manifests, kustomization or bundled example
 namespace: str = ""  # empty: all namespaces
 now: str = ""  # RFC 3339; empty: the snapshot's capture time
+context: str = ""  # kubeconfig context to read live instead of source; "in-cluster" in a pod
 """, parameters=True),
         code("""
 from runbooks_lib import notebook as rb, plots
 
-state = rb.open_source(source, namespace, now)
+state = rb.open_source(source, namespace, now, context)
 rb.describe(state)
 """),
         md("""
