@@ -228,12 +228,12 @@ def cmd_findings(args) -> int:
 
     state = load(args.source, namespace=args.namespace, now=args.now, **_live_kwargs(args))
     result = run_detectors(state)
+    for warning in state.warnings:  # stderr in both modes: --json output stays pure JSON
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         json.dump(findings_document(state, result), sys.stdout, indent=2, default=str)
         print()
         return EXIT_OK
-    for warning in state.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     print(f"{state.source}: {len(result.findings)} findings ({severity_line(result.findings)})")
     if result.rules_skipped:
         print(f"skipped rules: {', '.join(sorted(result.rules_skipped))} (this source has no runtime data)")

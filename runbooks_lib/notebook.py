@@ -409,7 +409,8 @@ def netpol_focus(state: "ClusterState", findings: list[Finding], namespace: str 
     """The namespace, workload and ports to look at: the parameters, else the worst network finding."""
     import re
 
-    network = [f for f in findings if f.rule.startswith("netpol-")]
+    # a finding about an invalid NetworkPolicy names the policy, not a workload to focus on
+    network = [f for f in findings if f.rule.startswith("netpol-") and f.kind != "NetworkPolicy"]
     focus = next((f for f in network if (not namespace or f.namespace == namespace)
                   and (not workload or f.name == workload)), None)
     namespace = namespace or (focus.namespace if focus else None) or next(

@@ -29,6 +29,8 @@ def controller_ref(obj: dict) -> dict | None:
 class OwnerIndex:
     def __init__(self, state: "ClusterState"):
         self.state = state
+        # pod id -> (pod, workload): every pod-level frame asks for each pod's workload
+        self._workloads: dict[int, tuple[dict, tuple[str, str]]] = {}
 
     @cached_property
     def _by_uid(self) -> dict[str, dict]:
@@ -50,6 +52,14 @@ class OwnerIndex:
 
     def workload_of(self, pod: dict) -> tuple[str, str]:
         """(kind, name) of the workload a person manages; a bare pod is its own workload."""
+        known = self._workloads.get(id(pod))
+        if known is not None and known[0] is pod:  # the identity check makes a reused id harmless
+            return known[1]
+        workload = self._workload_of(pod)
+        self._workloads[id(pod)] = (pod, workload)
+        return workload
+
+    def _workload_of(self, pod: dict) -> tuple[str, str]:
         meta = pod.get("metadata") if isinstance(pod.get("metadata"), dict) else {}
         namespace = meta.get("namespace") or ""
         owned = self._owner_of(pod, namespace)

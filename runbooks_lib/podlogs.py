@@ -99,7 +99,21 @@ def _finish(key: tuple[str, str, str], tail: _Tail) -> ContainerLog:
 def read_log_file(path: Path, tail_bytes: int = LOG_TAIL_BYTES) -> dict[str, ContainerLog]:
     """Parse one ``logs.txt`` file; bytes that are not UTF-8 are replaced, not fatal."""
     with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        return {log.container: log for log in iter_container_logs(handle, tail_bytes)}
+        return {log.container: log for log in iter_container_logs(_bounded_lines(handle), tail_bytes)}
+
+
+def _bounded_lines(handle, limit: int = MAX_LINE_CHARS + 1) -> Iterator[str]:
+    """The file's lines, each read at most ``limit`` characters deep.
+
+    Iterating a file reads a whole line into memory, and a binary blob without a
+    newline is one line of gigabytes: the rest of an over-long line is skipped
+    in ``limit``-sized reads instead (``_Tail`` marks the line as cut).
+    """
+    while line := handle.readline(limit):
+        if len(line) == limit and line[-1] not in "\r\n":
+            while (rest := handle.readline(limit)) and len(rest) == limit and rest[-1] not in "\r\n":
+                pass
+        yield line
 
 
 def render_log_file(namespace: str, pod: str, texts: dict[str, str]) -> str:

@@ -12,6 +12,10 @@ _SUFFIX = {
 _QUANTITY = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?\s*$")
 
 
+_PARSED: dict[str, float | None] = {}  # a cluster uses a handful of distinct quantities ("100m", "256Mi")
+_PARSED_MAX = 10_000
+
+
 def parse_quantity(value: object) -> float | None:
     """CPU in cores or memory in bytes; None when absent or not a quantity."""
     if isinstance(value, bool) or value is None:
@@ -20,10 +24,16 @@ def parse_quantity(value: object) -> float | None:
         return float(value)
     if not isinstance(value, str):
         return None
+    try:
+        return _PARSED[value]
+    except KeyError:
+        pass
     match = _QUANTITY.match(value)
-    if not match:
-        return None
-    return float(match.group(1)) * _SUFFIX[match.group(2) or ""]
+    number = float(match.group(1)) * _SUFFIX[match.group(2) or ""] if match else None
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[value] = number
+    return number
 
 
 def format_cpu(cores: float | None) -> str:

@@ -8,7 +8,9 @@ a module (imported, so its ``@detector`` calls run) or a ``(Rule, function)`` pa
 
 from __future__ import annotations
 
+import functools
 import importlib
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -49,6 +51,9 @@ class RegisteredDetector:
 
 _REGISTRY: dict[str, RegisteredDetector] = {}
 _loaded = False
+# Within one run_detectors call: the state, and each detector's findings on it. Some rules cite the
+# findings of others (rollout-stuck runs eleven of them); they get these instead of running them twice.
+_RUN: ContextVar[tuple[object, dict] | None] = ContextVar("runbooks_detector_run", default=None)
 
 
 def detector(rule: Rule) -> Callable[[DetectFunction], DetectFunction]:
@@ -56,12 +61,29 @@ def detector(rule: Rule) -> Callable[[DetectFunction], DetectFunction]:
 
     def register(function: DetectFunction) -> DetectFunction:
         existing = _REGISTRY.get(rule.id)
-        if existing and existing.detect is not function and existing.origin != function.__module__:
+        if existing and getattr(existing.detect, "__wrapped__", existing.detect) is not function \
+                and existing.origin != function.__module__:
             raise ValueError(f"rule id {rule.id!r} is already registered by {existing.origin}")
-        _REGISTRY[rule.id] = RegisteredDetector(rule, function, function.__module__)
+        _REGISTRY[rule.id] = RegisteredDetector(rule, _shared_within_run(function), function.__module__)
         return function
 
     return register
+
+
+def _shared_within_run(function: DetectFunction) -> DetectFunction:
+    """The detect function, answering from the current run's results when it already ran on that state."""
+
+    @functools.wraps(function)
+    def detect(state: "ClusterState") -> Iterable[Finding]:
+        run = _RUN.get()
+        if run is None or run[0] is not state:
+            return function(state)
+        results = run[1]
+        if function not in results:
+            results[function] = list(function(state))
+        return list(results[function])
+
+    return detect
 
 
 def load_detectors() -> dict[str, RegisteredDetector]:
@@ -107,6 +129,14 @@ def run_detectors(state: "ClusterState", only: Iterable[str] | None = None) -> D
     A detector that raises does not stop the others: its failure becomes an
     ``internal-error`` finding naming the detector and the message.
     """
+    token = _RUN.set((state, {}))
+    try:
+        return _run_detectors(state, only)
+    finally:
+        _RUN.reset(token)
+
+
+def _run_detectors(state: "ClusterState", only: Iterable[str] | None) -> DetectionResult:
     wanted = set(only) if only else None
     findings: list[Finding] = []
     run: list[str] = []

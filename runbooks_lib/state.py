@@ -7,11 +7,11 @@ set has no events, logs or metrics, so rules that need them are skipped.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from .kinds import BY_KIND
 from .podlogs import ContainerLog, read_log_file
@@ -96,13 +96,22 @@ class ClusterState:
     capabilities: frozenset[str] = frozenset({RUNTIME, LOGS, METRICS})
     locations: dict[tuple[str, str, str], Location] = field(default_factory=dict)
     now_override: datetime | None = None
+    _namespace_index: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- objects -------------------------------------------------------------
     def of_kind(self, kind: str, namespace: str | None = None) -> list[dict]:
         items = self.objects.get(kind, [])
         if namespace is None:
             return items
-        return [obj for obj in items if (obj.get("metadata") or {}).get("namespace") == namespace]
+        # An index by namespace, built on first use per kind: a check per Service or per workload
+        # that scanned every pod of the cluster each time was quadratic in the cluster's size.
+        by_namespace = self._namespace_index.get(kind)
+        if by_namespace is None or by_namespace[0] is not items or by_namespace[1] != len(items):
+            grouped: dict[object, list[dict]] = {}
+            for obj in items:
+                grouped.setdefault((obj.get("metadata") or {}).get("namespace"), []).append(obj)
+            by_namespace = self._namespace_index[kind] = (items, len(items), grouped)
+        return list(by_namespace[2].get(namespace, ()))
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict | None:
         return self._index.get((kind, namespace or "", name))
@@ -112,8 +121,12 @@ class ClusterState:
 
     @cached_property
     def _index(self) -> dict[tuple[str, str, str], dict]:
-        return {(kind, _meta(obj).get("namespace") or "", _meta(obj).get("name") or ""): obj
-                for kind, items in self.objects.items() for obj in items}
+        index = {}
+        for kind, items in self.objects.items():
+            for obj in items:
+                meta = _meta(obj)  # once per object: there can be 100,000 events
+                index[(kind, meta.get("namespace") or "", meta.get("name") or "")] = obj
+        return index
 
     @cached_property
     def _uid_index(self) -> dict[str, dict]:
@@ -205,10 +218,11 @@ _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
 
 
 def _meta(obj: Mapping | None) -> Mapping:
-    if not isinstance(obj, Mapping):
+    # type() first: isinstance against typing's Mapping costs a microsecond, and this runs per object
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         return {}
     meta = obj.get("metadata")
-    return meta if isinstance(meta, Mapping) else {}
+    return meta if type(meta) is dict or isinstance(meta, Mapping) else {}
 
 
 def _timestamps_of(obj: dict) -> Iterable[datetime | None]:
@@ -225,7 +239,8 @@ def _timestamps_of(obj: dict) -> Iterable[datetime | None]:
         yield parse_time(obj.get("timestamp"))
     status = obj.get("status")
     if isinstance(status, Mapping):
-        for condition in status.get("conditions") or []:
+        conditions = status.get("conditions")
+        for condition in conditions if isinstance(conditions, list) else []:
             if isinstance(condition, Mapping):
                 yield parse_time(condition.get("lastTransitionTime"))
                 yield parse_time(condition.get("lastUpdateTime"))

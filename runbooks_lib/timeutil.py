@@ -18,15 +18,40 @@ _RFC3339 = re.compile(
 )
 
 
+_PARSED: dict[str, datetime | None] = {}  # snapshots repeat timestamps (a second's worth of events share one)
+_PARSED_MAX = 200_000
+
+
 def parse_time(value: object) -> datetime | None:
     """Parse a Kubernetes timestamp into an aware UTC datetime; None if absent or unreadable."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if not isinstance(value, str) or not value:
         return None
-    match = _RFC3339.match(value.strip())
+    try:
+        return _PARSED[value]
+    except KeyError:
+        pass
+    moment = _parse(value)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[value] = moment
+    return moment
+
+
+def _parse(value: str) -> datetime | None:
+    text = value.strip()
+    match = _RFC3339.match(text)
     if not match:
         return None
+    try:  # the C parser: same result for what the pattern accepts, 10x faster (big snapshots parse millions)
+        moment = datetime.fromisoformat(text)
+    except ValueError:  # "z", impossible dates: the exact path below decides
+        return _from_groups(match)
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _from_groups(match: re.Match) -> datetime | None:
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
@@ -88,13 +113,18 @@ def human_duration(delta: timedelta | float | None) -> str:
 
 def age(moment: datetime | None, now: datetime) -> str:
     """kubectl AGE of a timestamp relative to ``now``."""
-    if moment is None:
+    if not _known(moment):
         return "<unknown>"
     return human_duration(now - moment)
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
     """'5m ago' relative to ``now``, for prose."""
-    if moment is None:
+    if not _known(moment):
         return "at an unknown time"
     return f"{age(moment, now)} ago"
+
+
+def _known(moment: object) -> bool:
+    """A real datetime: not None, nor the NaN/NaT a frame holds for a timestamp nobody could parse."""
+    return isinstance(moment, datetime) and moment == moment  # NaT != NaT

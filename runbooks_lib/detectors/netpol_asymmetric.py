@@ -51,10 +51,24 @@ RULE = Rule(
 @detector(RULE)
 def detect(state: "ClusterState") -> Iterator[Finding]:
     engine = PolicyEngine.cached_for(state)
+    for namespace, name, problem in engine.invalid_policies:  # reported here once, for both netpol rules
+        yield _invalid_policy_finding(state, namespace, name, problem)
     if not engine.policies or not engine.pods:
         return
     for flow in asymmetric_flows(engine):
         yield _finding(state, engine, flow)
+
+
+def _invalid_policy_finding(state: "ClusterState", namespace: str, name: str, problem: str) -> Finding:
+    found = state.location("NetworkPolicy", namespace, name)
+    return Finding(
+        rule=RULE.id, severity="warning", namespace=namespace, kind="NetworkPolicy", name=name,
+        summary=(f"{problem}. The API server would reject this policy; the NetworkPolicy rules did not "
+                 f"check any flow of namespace {namespace}"),
+        evidence=(Evidence(source="policy", object=f"NetworkPolicy {namespace}/{name}", text=problem),),
+        remediation=Remediation(text="Fix the field the message names (kubectl apply --dry-run=server "
+                                     "validates the whole policy), then run the audit again."),
+        discriminator="invalid", location=SourceLocation(found.file, found.line) if found else None)
 
 
 def _label(workload: tuple[str, str, str]) -> str:

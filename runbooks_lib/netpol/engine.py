@@ -60,28 +60,52 @@ class PolicyEngine:
         for policy in self.policies:
             self._policies_in.setdefault(policy.namespace, []).append(policy)
         self._matrices: dict[tuple[int, str], ClassMatrix] = {}
+        # (namespace, name, what is wrong) of the policies from_state(skip_invalid=True) left out
+        self.invalid_policies: list[tuple[str, str, str]] = []
 
     @classmethod
-    def from_state(cls, state: "ClusterState") -> "PolicyEngine":
-        """Pods (real, or manifest stand-ins), NetworkPolicies and namespace labels of a state."""
+    def from_state(cls, state: "ClusterState", skip_invalid: bool = False) -> "PolicyEngine":
+        """Pods (real, or manifest stand-ins), NetworkPolicies and namespace labels of a state.
+
+        An invalid policy is an InputError, or with ``skip_invalid`` is left out together with
+        every other policy of its namespace (listed in ``invalid_policies``): the namespace's
+        remaining policies alone would deny flows the invalid one may allow, and so report
+        problems that are not there.
+        """
         from ..owners import OwnerIndex
 
         owners = OwnerIndex(state)
         pods = [parse_pod(pod, _workload_of(owners, pod)) for pod in state.of_kind("Pod") if _is_live(pod)]
-        policies = [parse_policy(obj) for obj in state.of_kind("NetworkPolicy")]
+        policies, invalid, unreadable_namespaces = [], [], set()
+        for obj in state.of_kind("NetworkPolicy"):
+            try:
+                policies.append(parse_policy(obj))
+            except InputError as exc:
+                if not skip_invalid:
+                    raise
+                meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+                namespace = str(meta.get("namespace") or "default")  # as parse_policy names it
+                invalid.append((namespace, str(meta.get("name") or "?"), str(exc)))
+                unreadable_namespaces.add(namespace)
+        policies = [policy for policy in policies if policy.namespace not in unreadable_namespaces]
         declared = {(ns.get("metadata") or {}).get("name") for ns in state.of_kind("Namespace")
                     if isinstance(ns, Mapping)}
         namespaces = {n for n in declared if isinstance(n, str)} | {p.namespace for p in pods} | {
             p.namespace for p in policies}
-        return cls(pods, policies, {ns: state.namespace_labels(ns) for ns in namespaces}, state=state)
+        engine = cls(pods, policies, {ns: state.namespace_labels(ns) for ns in namespaces}, state=state)
+        engine.invalid_policies = invalid
+        return engine
 
     @classmethod
     def cached_for(cls, state: "ClusterState") -> "PolicyEngine":
-        """``from_state``, reused while the same state object is asked again (detectors share it)."""
+        """``from_state``, reused while the same state object is asked again (detectors share it).
+
+        Invalid policies are skipped (see ``invalid_policies``): a detector or a notebook reports
+        what it can instead of failing on one policy the API server would have rejected."""
         global _LAST
         if _LAST is not None and _LAST[0]() is state:
             return _LAST[1]
-        engine = cls.from_state(state)
+        engine = cls.from_state(state, skip_invalid=True)
         _LAST = (weakref.ref(state), engine)
         return engine
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from ..state import ClusterState, Location
-from .documents import Document, describe, object_key
+from .documents import Document, describe
 
 
 class ObjectCollector:
     """Accepts objects one by one: skips malformed ones and duplicates with a warning."""
 
-    def __init__(self) -> None:
+    def __init__(self, track_locations: bool = True) -> None:
         self.objects: dict[str, list[dict]] = {}
         self.locations: dict[tuple[str, str, str], Location] = {}
         self.warnings: list[str] = []
         self._seen: set[tuple[str, str, str]] = set()
+        self._track_locations = track_locations  # snapshots have no file worth pointing at: skip the cost
 
     def add(self, doc: Document) -> None:
         obj = doc.obj
@@ -28,14 +29,16 @@ class ObjectCollector:
         if meta.get("namespace") is not None and not isinstance(meta.get("namespace"), str):
             self.warnings.append(f"{doc.file}: skipped {kind} {meta['name']}: metadata.namespace is not a string")
             return
-        key = object_key(obj)
+        namespace = meta.get("namespace")  # object_key, inlined: this runs once per object
+        key = (kind, namespace if type(namespace) is str else str(namespace or ""), meta["name"])
         if key in self._seen:
             if kind != "Event":  # events legitimately repeat names only across namespaces; warn once anyway
                 self.warnings.append(f"{doc.file}: duplicate {describe(obj)}; kept the first")
             return
         self._seen.add(key)
         self.objects.setdefault(kind, []).append(obj)
-        self.locations[key] = Location(str(doc.file), doc.line)
+        if self._track_locations:
+            self.locations[key] = Location(str(doc.file), doc.line)
 
     def into(self, state: ClusterState) -> ClusterState:
         state.objects = self.objects
