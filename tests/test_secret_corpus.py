@@ -26,10 +26,11 @@ from pathlib import Path
 import pytest
 
 import runbooks_lib
+from runbooks_lib.resources import example_path
 from runbooks_lib.cli import main
 from runbooks_lib.redact import LAST_APPLIED, NO_REDACT_ENV, REDACTED, redact_state
 
-EXAMPLE = Path(runbooks_lib.__file__).resolve().parent.parent / "examples" / "staging-incident" / "snapshot"
+EXAMPLE = example_path("staging-incident")  # works installed (package data) and in a checkout
 SEED = 20251106
 ALNUM = string.ascii_letters + string.digits
 PLACES = ("logs", "previous-logs", "events", "env", "args", "annotations", "last-applied")
