@@ -54,10 +54,18 @@ def pod_status_by_workload(state: "ClusterState", namespace: str | None = None) 
         ax.text(0.5, 0.5, "no pods in this source", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
-    families = [pod_status_family(s, r, c) for s, r, c in
-                zip(pods["status"], pods["ready_count"], pods["container_count"])]
-    labels = pods["workload"] + "  (" + pods["namespace"] + ")"
-    counts = pd.crosstab(labels, pd.Series(families, index=pods.index, name="status"))
+    _stacked_status_bars(ax, pods, pods["workload"] + "  (" + pods["namespace"] + ")")
+    ax.set_title("Pod status per workload")
+    fig.tight_layout()
+    return fig
+
+
+def _stacked_status_bars(ax, pods: pd.DataFrame, labels: pd.Series) -> None:
+    """One horizontal bar per label, stacked by status family in STATUS_COLOURS order."""
+    families = pd.Series([pod_status_family(s, r, c) for s, r, c in
+                          zip(pods["status"], pods["ready_count"], pods["container_count"])], index=pods.index,
+                         name="status")
+    counts = pd.crosstab(labels, families)
     order = [family for family in STATUS_COLOURS if family in counts.columns]
     counts = counts[order].sort_index(ascending=False)
     left = pd.Series(0, index=counts.index)
@@ -67,12 +75,9 @@ def pod_status_by_workload(state: "ClusterState", namespace: str | None = None) 
         left = left + counts[family]
     ax.set_xlabel("pods")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_title("Pod status per workload")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
-    fig.tight_layout()
-    return fig
 
 
 def restarts_over_time(state: "ClusterState", namespace: str | None = None) -> Figure:
@@ -196,23 +201,8 @@ def pod_status_by_revision(state: "ClusterState", namespace: str | None = None,
         ax.text(0.5, 0.5, "no Deployment pods in this source", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
-    families = pd.Series([pod_status_family(s, r, c) for s, r, c in
-                          zip(pods["status"], pods["ready_count"], pods["container_count"])], index=pods.index,
-                         name="status")
-    labels = pods["workload"] + " rev " + pods["revision"].astype(int).astype(str)
-    counts = pd.crosstab(labels, families)
-    order = [family for family in STATUS_COLOURS if family in counts.columns]
-    counts = counts[order].sort_index(ascending=False)
-    left = pd.Series(0, index=counts.index)
-    for family in order:
-        ax.barh(counts.index, counts[family], left=left, color=STATUS_COLOURS[family], label=family,
-                edgecolor="white", linewidth=0.8)
-        left = left + counts[family]
-    ax.set_xlabel("pods")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    _stacked_status_bars(ax, pods, pods["workload"] + " rev " + pods["revision"].astype(int).astype(str))
     ax.set_title("Pod status per ReplicaSet revision")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
-    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
 
