@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import InputError
@@ -32,20 +33,23 @@ def looks_like_snapshot(root: Path) -> bool:
 
 
 def load_snapshot(root: Path) -> ClusterState:
-    # A snapshot is millions of dicts and lists, none of them garbage, that live as long as the state.
-    # The cyclic collector would walk them again and again while they are parsed (doubling the parse
-    # time on 10k pods) and on every full collection after. So: paused while loading, then the objects
-    # go to its permanent generation (gc.freeze). They hold no reference cycles and are still freed by
-    # reference counting when the state goes.
+    # A snapshot is millions of dicts and lists that live as long as the state. The cyclic collector
+    # would walk them again and again while they are parsed (doubling the parse time on 10k pods) and
+    # on every full collection after. So it is paused while loading, and the parsed objects then go to
+    # its permanent generation (gc.freeze): they form no reference cycles, so reference counting still
+    # frees them when the state goes. Two things keep that true: garbage cycles made before (an earlier
+    # state and its frames, in a kernel that runs several runbooks) are collected first, not frozen;
+    # and the ClusterState returned is a fresh, unfrozen copy, since it and its frames form a cycle.
+    gc.collect()
     collecting = gc.isenabled()
     gc.disable()
     try:
         state = _load_snapshot(root)
         gc.freeze()
-        return state
     finally:
         if collecting:
             gc.enable()
+    return replace(state)
 
 
 def _load_snapshot(root: Path) -> ClusterState:
