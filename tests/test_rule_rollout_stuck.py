@@ -10,7 +10,7 @@ from builders import (NS, deployment, event, pod, replicaset, running, state_of,
                       waiting)
 from builders_workloads import statefulset, sts_pod
 from runbooks_lib import registry
-from runbooks_lib.detectors import rollout_stuck
+from runbooks_lib.detectors import _common
 from runbooks_lib.findings import Finding
 from runbooks_lib.registry import RegisteredDetector, Rule, load_detectors
 
@@ -117,7 +117,7 @@ def test_related_findings_come_from_the_registry(monkeypatch):
     monkeypatch.setitem(registry._REGISTRY, "test-cause", RegisteredDetector(rule, cause, __name__))
     monkeypatch.setitem(registry._REGISTRY, "test-broken", RegisteredDetector(
         Rule(id="test-broken", title="t", severity="critical", detects="", why="", example="", fix=""), broken, __name__))
-    monkeypatch.setattr(rollout_stuck, "RELATED_RULES", ("test-cause", "test-broken", "not-installed"))
+    monkeypatch.setattr(_common, "RELATED_RULES", ("test-cause", "test-broken", "not-installed"))
     [finding] = detect(state)
     expected = cause(state)[0]
     assert finding.related == (expected.id,)
@@ -248,7 +248,7 @@ def test_fuzzed_fields_never_raise(choices):
     state = fuzzed_state(choices)
     assume(state is not None)
     # Other teams' related rules are fuzzed in their own tests; keep this one to our code (and fast).
-    with mock.patch.object(rollout_stuck, "RELATED_RULES", ("pending-unschedulable",)):
+    with mock.patch.object(_common, "RELATED_RULES", ("pending-unschedulable",)):
         findings = detect(state)
     for finding in findings:
         assert finding.rule == RULE and finding.summary

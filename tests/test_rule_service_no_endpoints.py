@@ -7,7 +7,7 @@ import yaml
 from builders import NS, deployment, pod, replicaset, running, service, state_of, terminated_state
 from builders_workloads import endpoints, manifest_deployment, manifest_service, manifest_state
 from runbooks_lib import registry
-from runbooks_lib.detectors import rollout_stuck
+from runbooks_lib.detectors import _common
 from runbooks_lib.findings import Finding
 from runbooks_lib.registry import RegisteredDetector, Rule, load_detectors
 
@@ -65,7 +65,7 @@ def test_none_ready_links_the_findings_on_the_selected_workload(monkeypatch):
     monkeypatch.setitem(registry._REGISTRY, "test-readiness", RegisteredDetector(
         Rule(id="test-readiness", title="t", severity="warning", detects="", why="", example="", fix=""),
         lambda state: [cause], __name__))
-    monkeypatch.setattr(rollout_stuck, "RELATED_RULES", ("test-readiness",))
+    monkeypatch.setattr(_common, "RELATED_RULES", ("test-readiness",))
     [finding] = detect(state_of(deploy, rs, *pods, svc))
     assert finding.related == (cause.id,)
     assert "readiness probe fails with 503" in finding.remediation.text

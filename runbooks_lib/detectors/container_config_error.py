@@ -14,9 +14,9 @@ from ..event_messages import ContainerConfigError, parse_container_config_error
 from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import event_evidence, events_for, object_name, to_yaml
-from .crashloop import (SpecContainer, _d, _l, _str, container_count, pods_phrase, spec_container, status_path,
-                        top_event, workload_groups)
+from ._common import (SpecContainer, container_count, event_evidence, events_for, object_name, pods_phrase,
+                      spec_container, status_path, to_yaml, top_event, workload_groups)
+from ._common import as_list as _l, as_mapping as _d, nonempty_str as _str
 
 if TYPE_CHECKING:
     from ..state import ClusterState

@@ -5,9 +5,8 @@ container's log (whole traceback, root type and message, the deepest frame in
 the application's own code and, for Python, the module-level call site when the
 exception was raised at import), classified where the text allows.
 
-This module also holds the small helpers the other pod-runtime rules
-(oom-killed, image-pull-failure, container-config-error) share: status field
-paths, the container's spec inside the owning workload, and pod grouping.
+The helpers the pod-runtime rules share (status field paths, the container's
+spec inside the owning workload, pod grouping) are in ``_common``.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable
 
 import pandas as pd
 
@@ -27,145 +26,12 @@ from ..log_exceptions import last_exception as _last_exception
 from ..registry import Rule, detector
 from ..state import RUNTIME
 from ..timeutil import format_time, human_duration
-from ._common import event_evidence, events_for, object_name, pod_spec_path
+from ._common import (container_count, event_evidence, events_for, object_name, pods_phrase, status_path, top_event,
+                      workload_groups)
+from ._common import int_or_none as _int_or_none, nonempty_str as _str, number_or_none as _num, time_or_none as _time
 
 if TYPE_CHECKING:
     from ..state import ClusterState
-
-
-# ----------------------------------------------------------------------------------------------
-# Helpers shared by the pod-runtime rules
-# ----------------------------------------------------------------------------------------------
-
-def _d(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _l(value: Any) -> list:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str | None:
-    """A non-empty string, or None (frames hold NaN/None for missing text)."""
-    return value if isinstance(value, str) and value else None
-
-
-def _num(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if pd.isna(number) else number
-
-
-def _time(value: Any):
-    return None if value is None or pd.isna(value) else value
-
-
-def status_path(state: "ClusterState", namespace: str, pod: str, container: str, init: bool, *rest: str) -> str:
-    """``status.containerStatuses[1].lastState.terminated.exitCode`` for this container of this pod.
-
-    The index is the container's position in the pod's status list, which need not be its spec index.
-    """
-    key = "initContainerStatuses" if init else "containerStatuses"
-    statuses = _l(_d(_d(state.get("Pod", namespace, pod)).get("status")).get(key))
-    index = next((i for i, s in enumerate(statuses) if _d(s).get("name") == container), 0)
-    return ".".join([f"status.{key}[{index}]", *rest])
-
-
-@dataclass(frozen=True)
-class SpecContainer:
-    """A container's spec as declared in the object a person edits (workload template, or the pod)."""
-
-    kind: str
-    namespace: str | None
-    name: str
-    index: int
-    init: bool
-    spec: Mapping
-    pod_spec: Mapping
-    pod_spec_path: str
-
-    @property
-    def object(self) -> str:
-        return object_name(self.kind, self.namespace, self.name)
-
-    def path(self, *rest: str) -> str:
-        """Field path inside ``object``: ``spec.template.spec.containers[1].env[3].valueFrom``."""
-        key = "initContainers" if self.init else "containers"
-        return ".".join([f"{self.pod_spec_path}.{key}[{self.index}]", *rest])
-
-    def pod_path(self, *rest: str) -> str:
-        return ".".join([self.pod_spec_path, *rest])
-
-
-def _pod_spec_of(obj: Mapping, kind: str) -> Mapping:
-    node: Any = obj
-    for key in pod_spec_path(kind).split("."):
-        node = _d(node).get(key)
-    return _d(node)
-
-
-def _find_container(pod_spec: Mapping, container: str, init: bool | None) -> tuple[int, bool, Mapping] | None:
-    order = [init] if init is not None else [False, True]
-    for is_init in order:
-        for index, spec in enumerate(_l(pod_spec.get("initContainers" if is_init else "containers"))):
-            if _d(spec).get("name") == container:
-                return index, bool(is_init), _d(spec)
-    return None
-
-
-def spec_container(state: "ClusterState", kind: str, namespace: str | None, name: str, container: str,
-                   init: bool | None = None, pod: str | None = None) -> SpecContainer | None:
-    """The container in the workload's pod template; failing that, in the pod itself."""
-    candidates = [(kind, name)]
-    if pod and (kind, name) != ("Pod", pod):
-        candidates.append(("Pod", pod))
-    for obj_kind, obj_name in candidates:
-        obj = state.get(obj_kind, namespace, obj_name)
-        if not isinstance(obj, Mapping):
-            continue
-        pod_spec = _pod_spec_of(obj, obj_kind)
-        found = _find_container(pod_spec, container, init)
-        if found:
-            index, is_init, spec = found
-            return SpecContainer(obj_kind, namespace, obj_name, index, is_init, spec, pod_spec,
-                                 pod_spec_path(obj_kind))
-    return None
-
-
-def workload_groups(rows: pd.DataFrame) -> Iterator[tuple[tuple[str, str, str, str], pd.DataFrame]]:
-    """Rows of ``frames.containers`` grouped by (namespace, workload kind, workload, container)."""
-    if rows.empty:
-        return
-    keys = ["namespace", "workload_kind", "workload", "container"]
-    rows = rows.assign(**{key: rows[key].fillna("") for key in keys})
-    for key, group in rows.groupby(keys, sort=True, dropna=False):
-        yield tuple(str(part) for part in key), group.sort_values("pod", kind="stable")
-
-
-def pods_phrase(count: int, total: int | None = None) -> str:
-    noun = "pod" if count == 1 else "pods"
-    if total and total > count:
-        return f"{count} of {total} pods"
-    return f"{count} {noun}"
-
-
-def container_count(state: "ClusterState", namespace: str, workload_kind: str, workload: str) -> int:
-    """How many app containers the workload's pods run (to decide whether a summary names the container)."""
-    obj = state.get(workload_kind, namespace, workload)
-    return len(_l(_pod_spec_of(obj, workload_kind).get("containers"))) if isinstance(obj, Mapping) else 1
-
-
-def top_event(events: pd.DataFrame):
-    """The most repeated (then most recent) event of a frames.events slice, as an itertuples row
-    (``event_evidence`` reads ``row.count``, which a Series would shadow with its method)."""
-    if events.empty:
-        return None
-    ordered = events.sort_values(["count", "last_seen"], ascending=False, kind="stable", na_position="last")
-    return next(ordered.itertuples(index=False))
 
 
 def logs_command(namespace: str, pod: str, container: str, previous: bool = True) -> str:
@@ -626,11 +492,6 @@ def _last_termination(row):
                 _str(row.message))
     return ("lastState", _int_or_none(row.last_exit_code), _str(row.last_reason), _time(row.last_finished),
             _time(row.last_started), _str(row.last_message))
-
-
-def _int_or_none(value) -> int | None:
-    number = _num(value)
-    return int(number) if number is not None else None
 
 
 def _log_evidence(state: "ClusterState", crash: _PodCrash, namespace: str, container: str) -> list[Evidence]:

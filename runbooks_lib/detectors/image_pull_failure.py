@@ -10,8 +10,9 @@ from ..event_messages import classify_image_pull
 from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import container_patch, event_evidence, events_for, object_name, pod_template_patch, to_yaml
-from .crashloop import _l, _d, _str, container_count, pods_phrase, spec_container, status_path, workload_groups
+from ._common import (container_count, container_patch, event_evidence, events_for, object_name, pod_template_patch,
+                      pods_phrase, spec_container, status_path, to_yaml, workload_groups)
+from ._common import as_list as _l, as_mapping as _d, nonempty_str as _str
 
 if TYPE_CHECKING:
     from ..state import ClusterState

@@ -13,9 +13,10 @@ from ..quantity import format_memory
 from ..registry import Rule, detector
 from ..state import RUNTIME
 from ..timeutil import format_time
-from ._common import container_patch, event_evidence, events_for, object_name
-from .crashloop import (_d, _int_or_none, _num, _str, _time, container_count, pods_phrase, spec_container,
-                        status_path, top_event, workload_groups)
+from ._common import (container_count, container_patch, event_evidence, events_for, object_name, pods_phrase,
+                      spec_container, status_path, top_event, workload_groups)
+from ._common import as_mapping as _d, int_or_none as _int_or_none, nonempty_str as _str, number_or_none as _num
+from ._common import time_or_none as _time
 
 if TYPE_CHECKING:
     from ..state import ClusterState

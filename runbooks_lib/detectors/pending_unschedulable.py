@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -11,6 +12,7 @@ from ..findings import Evidence, Finding, Remediation
 from ..quantity import format_memory, parse_quantity
 from ..registry import Rule, detector
 from ..state import RUNTIME
+from ._common import as_list as _l, as_mapping as _d
 from ._common import container_path, event_evidence, object_name, pod_spec_path, pod_template_patch, to_yaml
 
 RULE_ID = "pending-unschedulable"
@@ -363,11 +365,3 @@ def _tolerations_for(state, headline: SchedulingFailure | None, pod_spec: Mappin
 
 def _labels(selector: Mapping) -> str:
     return ",".join(f"{k}={v}" for k, v in selector.items())
-
-
-def _d(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _l(value: Any) -> list:
-    return value if isinstance(value, list) else []

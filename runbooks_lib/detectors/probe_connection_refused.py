@@ -14,10 +14,9 @@ from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME, ClusterState
 from ..timeutil import ago
-from ._common import container_patch, container_path, object_name
-from .probe_http_error import (RESTARTING_PROBES, crashes_on_its_own, event_window, events_evidence, group_events,
-                               live_pods, nothing_serves, pods_phrase, probe_events, probe_field_evidence,
-                               probe_spec, readiness_evidence)
+from ._common import (RESTARTING_PROBES, affected_pods_phrase, container_patch, container_path, crashes_on_its_own,
+                      event_window, events_evidence, group_events, live_pods, nothing_serves, object_name, probe_events,
+                      probe_field_evidence, probe_spec, readiness_evidence)
 from .probe_port_not_served import HEALTH_SERVER, explained_findings
 
 RULE_ID = "probe-connection-refused"
@@ -72,7 +71,7 @@ def detect(state: ClusterState) -> Iterable[Finding]:
         port_text = f"port {port}" if port is not None else "its port"
         reason = _reason(static_reasons, port, declared)
         summary = (f"{name} ({container or '?'}): {' and '.join(probes)} probe{'s' if len(probes) > 1 else ''} on "
-                   f"{port_text} refused on {pods_phrase(affected, live)} ({count}x, last {ago(last, state.now)}) - "
+                   f"{port_text} refused on {affected_pods_phrase(affected, live)} ({count}x, last {ago(last, state.now)}) - "
                    f"{reason}")
         evidence: list[Evidence] = []
         for probe in probes:

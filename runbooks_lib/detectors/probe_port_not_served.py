@@ -15,12 +15,13 @@ workload templates) as well as on snapshots. Two cases:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from ..findings import Evidence, Finding, Remediation
 from ..known_images import HealthAnalysis, analyse_health_server, find_known_image, http_probes_of
 from ..registry import Rule, detector
 from ..state import ClusterState
+from ._common import as_list as _l, as_mapping as _d
 from ._common import container_patch, location, object_name, pod_spec_path, pod_template_patch, to_yaml
 
 RULE_ID = "probe-port-not-served"
@@ -28,14 +29,6 @@ PROBE_TYPES = ("startup", "liveness", "readiness")
 RESTARTING_PROBES = ("liveness", "startup")
 HEALTH_SERVER = "health-server"
 _WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
-
-
-def _d(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _l(value: Any) -> list:
-    return value if isinstance(value, list) else []
 
 
 @dataclass

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Iterable
 
 from ..findings import Evidence, Finding
 from ..registry import Rule, detector
 from ..state import RUNTIME, ClusterState
 from ..timeutil import ago
-from ._common import container_patch, container_path, event_evidence, object_name
-from .probe_http_error import (RESTARTING_PROBES, crashes_on_its_own, describe_probe, event_window, events_evidence,
-                               group_events, killed_by_probe, live_pods, nothing_serves, pods_phrase, probe_events,
-                               probe_field_evidence, probe_spec, readiness_evidence, workload_container)
+from ._common import (RESTARTING_PROBES, affected_pods_phrase, container_patch, container_path, crashes_on_its_own,
+                      describe_probe, event_evidence, event_window, events_evidence, group_events, killed_by_probe,
+                      live_pods, nothing_serves, object_name, probe_events, probe_field_evidence, probe_spec,
+                      readiness_evidence, workload_container)
+from ._common import as_mapping as _mapping
 
 RULE_ID = "probe-timeout"
 DEFAULT_TIMEOUT = 1
-
-
-def _mapping(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
 
 
 def _stage(failure) -> str:
@@ -82,7 +79,7 @@ def detect(state: ClusterState) -> Iterable[Finding]:
         restarted = bool(killings) or (probe in RESTARTING_PROBES and _restarted(state, namespace, affected, container))
         severity = "critical" if restarted or nothing_serves(state, namespace, kind, name, affected) else "warning"
         target = f" {describe_probe(spec)}" if spec is not None else ""
-        summary = (f"{name} ({container or '?'}): {probe} probe{target} times out on {pods_phrase(affected, live)} "
+        summary = (f"{name} ({container or '?'}): {probe} probe{target} times out on {affected_pods_phrase(affected, live)} "
                    f"({count}x, last {ago(last, state.now)}); {timeout_text}"
                    + ("; the container is restarted for it" if restarted else ""))
         evidence: list[Evidence] = []

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -11,7 +12,7 @@ from ..findings import Evidence, Finding, Remediation
 from ..quantity import format_memory
 from ..registry import Rule, detector
 from ..state import METRICS, RUNTIME
-from ._common import container_patch, container_path, object_name
+from ._common import as_list as _l, as_mapping as _d, container_patch, container_path, object_name
 
 RULE_ID = "resource-pressure"
 
@@ -247,11 +248,3 @@ def format_cpu(cores: float | None) -> str:
         return ""
     millis = round(cores * 1000)
     return str(millis // 1000) if millis % 1000 == 0 and millis else f"{millis}m"
-
-
-def _d(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _l(value: Any) -> list:
-    return value if isinstance(value, list) else []

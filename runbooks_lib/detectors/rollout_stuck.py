@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import re
-import weakref
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
-from ..findings import Evidence, Finding, Remediation, sort_key
+from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import event_evidence, events_for, object_name
+from ._common import as_list as _l, as_mapping as _d
+from ._common import event_evidence, events_for, object_name, related_findings, related_to
 
 RULE_ID = "rollout-stuck"
-
-# Rules whose findings explain why a revision's pods do not become available.
-RELATED_RULES = ("crashloop", "oom-killed", "image-pull-failure", "container-config-error", "probe-http-error",
-                 "probe-connection-refused", "probe-timeout", "probe-port-not-served", "pending-unschedulable",
-                 "netpol-asymmetric", "netpol-dns-blocked")
 
 # kubectl STATUS values that mean a pod is failing rather than starting.
 FAILING_STATUSES = {"CrashLoopBackOff", "Error", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
@@ -30,8 +26,6 @@ FAILING_STATUSES = {"CrashLoopBackOff", "Error", "ImagePullBackOff", "ErrImagePu
 NOT_READY_GRACE = timedelta(minutes=5)
 _MAX_POD_EVIDENCE = 5
 _RS_IN_MESSAGE = re.compile(r'ReplicaSet "([^"]+)"')
-# Related findings per state object, shared by this rule and service-no-endpoints within one run.
-_RELATED_CACHE: dict[tuple[int, tuple[str, ...]], tuple[weakref.ref, tuple[Finding, ...]]] = {}
 
 
 @detector(Rule(
@@ -73,57 +67,6 @@ def detect(state) -> Iterable[Finding]:
         return []
     related = related_findings(state)
     return [_finding(state, candidate, related) for candidate in candidates]
-
-
-# -- related findings ---------------------------------------------------------------------
-
-def related_findings(state, rule_ids: Iterable[str] | None = None) -> list[Finding]:
-    """Findings of other rules on the same state, run through the registry.
-
-    A rule that is not installed, whose needs the state does not meet, or that fails
-    is skipped: related findings are a cross-reference, never a reason to fail.
-    """
-    wanted = tuple(RELATED_RULES if rule_ids is None else rule_ids)
-    key = (id(state), wanted)
-    cached = _RELATED_CACHE.get(key)
-    if cached is not None and cached[0]() is state:
-        return list(cached[1])
-    try:
-        from ..registry import load_detectors
-        registry = load_detectors()
-    except Exception:  # noqa: BLE001 - a broken plugin must not break this rule
-        return []
-    found: list[Finding] = []
-    for rule_id in wanted:
-        registered = registry.get(rule_id)
-        if registered is None or registered.rule.needs - state.capabilities:
-            continue
-        try:
-            found.extend(registered.detect(state))
-        except Exception:  # noqa: BLE001 - reported by run_detectors as internal-error already
-            continue
-    found.sort(key=sort_key)
-    try:
-        _RELATED_CACHE[key] = (weakref.ref(state), tuple(found))
-        weakref.finalize(state, _RELATED_CACHE.pop, key, None)
-    except TypeError:  # not weak-referenceable: just don't cache
-        pass
-    return found
-
-
-def related_to(related: list[Finding], namespace: str | None, kind: str, name: str,
-               pods: Iterable[str] | None = None) -> list[Finding]:
-    """The findings on one workload; when ``pods`` is given, those about some of these pods (or no pod)."""
-    wanted = set(pods) if pods is not None else None
-    out = []
-    for finding in related:
-        if finding.namespace != namespace or finding.kind != kind or finding.name != name:
-            continue
-        if wanted is not None and finding.pods and not (set(finding.pods) & wanted):
-            continue
-        if finding.id not in {f.id for f in out}:
-            out.append(finding)
-    return out
 
 
 # -- pods -----------------------------------------------------------------------------------
@@ -401,11 +344,3 @@ def _rev(value: Any) -> str:
 
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _d(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _l(value: Any) -> list:
-    return value if isinstance(value, list) else []

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import container_path, location, object_name, pod_spec_path, to_yaml
-from .service_no_endpoints import is_stand_in, workload_of
+from ._common import as_list as _l, as_mapping as _d
+from ._common import container_path, is_stand_in, location, object_name, pod_spec_path, to_yaml, workload_of
 
 RULE_ID = "service-duplicate-port"
 _TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
@@ -318,11 +319,3 @@ def _unique_name(candidate: str, taken: set, limit: int) -> str:
 def _scalar(value: Any) -> Any:
     """The value if it can be compared and hashed (str/int), else its repr: raw manifests hold anything."""
     return value if isinstance(value, (str, int)) or value is None else repr(value)
-
-
-def _d(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _l(value: Any) -> list:
-    return value if isinstance(value, list) else []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ..findings import Evidence, Finding, Remediation
-from ..frames import STAND_IN_ANNOTATION, kubectl_pod_status
+from ..frames import kubectl_pod_status
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import location, object_name, pod_spec_path, to_yaml
+from ._common import (is_stand_in, is_terminal, labels_of, location, matches, object_name, pod_spec_path, pods_in,
+                      related_findings, related_to, selector_of, to_yaml, workload_of)
+from ._common import as_list as _l, as_mapping as _d
 
 RULE_ID = "service-no-endpoints"
 _MAX_POD_EVIDENCE = 5
@@ -48,7 +50,7 @@ def detect(state) -> Iterable[Finding]:
             continue
         namespace = meta.get("namespace")
         pods = pods_in(state, namespace)
-        matched = [p for p in pods if matches(selector, _labels_of(p)) and not _terminal(p)]
+        matched = [p for p in pods if matches(selector, labels_of(p)) and not is_terminal(p)]
         if not matched:
             finding = _no_match(state, service, namespace, name, selector, pods)
         elif runtime and spec.get("publishNotReadyAddresses") is not True:
@@ -58,43 +60,6 @@ def detect(state) -> Iterable[Finding]:
         if finding is not None:
             findings.append(finding)
     return findings
-
-
-# -- shared with the other Service rules ----------------------------------------------------
-
-def selector_of(service: Mapping) -> dict[str, str] | None:
-    """The Service's selector, or None when it has none (Endpoints managed by hand)."""
-    selector = _d(service.get("spec")).get("selector")
-    if not isinstance(selector, Mapping) or not selector:
-        return None
-    return {str(k): str(v) for k, v in selector.items()}
-
-
-def matches(selector: Mapping[str, str], labels: Mapping) -> bool:
-    return all(str(labels.get(key)) == value and key in labels for key, value in selector.items())
-
-
-def pods_in(state, namespace: str | None) -> list[dict]:
-    """Pods of a namespace; a manifest without a namespace lands in ``default``, as kubectl would put it."""
-    wanted = namespace or "default"
-    return [p for p in state.of_kind("Pod") if (_d(p.get("metadata")).get("namespace") or "default") == wanted]
-
-
-def selected_pods(state, service: Mapping) -> list[dict]:
-    """The live (or stand-in) pods a Service selects; finished pods never get endpoints."""
-    selector = selector_of(service)
-    if selector is None:
-        return []
-    namespace = _d(service.get("metadata")).get("namespace")
-    return [p for p in pods_in(state, namespace) if matches(selector, _labels_of(p)) and not _terminal(p)]
-
-
-def is_stand_in(pod: Mapping) -> bool:
-    return STAND_IN_ANNOTATION in _d(_d(pod.get("metadata")).get("annotations"))
-
-
-def workload_of(state, pod: Mapping) -> tuple[str, str]:
-    return state.frames.owners.workload_of(pod)
 
 
 # -- no pod matches ------------------------------------------------------------------------------
@@ -184,10 +149,10 @@ def _closest(state, selector: dict, pods: list[dict], templates: list) -> tuple 
     for kind, name, labels, _replicas in templates:  # the template a person edits, before its pods' labels
         candidates.setdefault((kind, name), labels)
     for pod in pods:
-        if _terminal(pod):
+        if is_terminal(pod):
             continue
         kind, name = workload_of(state, pod)
-        candidates.setdefault((kind, name), dict(_labels_of(pod)))
+        candidates.setdefault((kind, name), dict(labels_of(pod)))
     scored = []
     for (kind, name), labels in candidates.items():
         same = sum(1 for k, v in selector.items() if str(labels.get(k)) == v and k in labels)
@@ -229,7 +194,6 @@ def _none_ready(state, service: Mapping, namespace: str | None, name: str, selec
     workloads = sorted({workload_of(state, p) for p in live})
     owners = ", ".join(f"{k} {n}" for k, n in workloads)
 
-    from .rollout_stuck import related_findings, related_to
     related = related_findings(state)
     linked = [f for kind, wname in workloads for f in related_to(related, namespace, kind, wname, pod_names)]
     see = sorted({f.rule for f in linked})
@@ -289,25 +253,9 @@ def _endpoints_evidence(state, namespace: str | None, name: str) -> list[Evidenc
 
 # -- small helpers -------------------------------------------------------------------------------
 
-def _labels_of(pod: Mapping) -> Mapping:
-    return _d(_d(pod.get("metadata")).get("labels"))
-
-
-def _terminal(pod: Mapping) -> bool:
-    return _d(pod.get("status")).get("phase") in ("Succeeded", "Failed")
-
-
 def _fmt(labels: Mapping) -> str:
     return ",".join(f"{k}={v}" for k, v in labels.items())
 
 
 def _ns(namespace: str | None) -> str:
     return f" -n {namespace}" if namespace else ""
-
-
-def _d(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _l(value: Any) -> list:
-    return value if isinstance(value, list) else []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
-from ._common import container_path, location, object_name, pod_spec_path, to_yaml
-from .service_no_endpoints import is_stand_in, selected_pods, workload_of
+from ._common import (container_path, is_stand_in, location, object_name, pod_spec_path, selected_pods, to_yaml,
+                      workload_of)
+from ._common import as_list as _l, as_mapping as _d
 
 RULE_ID = "service-target-port-missing"
 
@@ -200,11 +202,3 @@ def _port_text(port: Mapping) -> str:
 def _scalar(value: Any) -> Any:
     """The value if it can be compared and hashed (str/int), else its repr: raw manifests hold anything."""
     return value if isinstance(value, (str, int)) else repr(value)
-
-
-def _d(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _l(value: Any) -> list:
-    return value if isinstance(value, list) else []

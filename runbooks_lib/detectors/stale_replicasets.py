@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import location, object_name, to_yaml
+from ._common import as_mapping as _d, location, object_name, to_yaml
 
 RULE_ID = "stale-replicasets"
 
@@ -116,7 +117,3 @@ def _revision(obj: Mapping) -> int | None:
 
 def _isnan(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
-
-
-def _d(value: Any) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
