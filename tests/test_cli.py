@@ -67,6 +67,15 @@ def test_findings_does_not_import_papermill_or_start_a_kernel():
     assert result.stdout.strip().splitlines()[-1] == "False False"
 
 
+def test_the_command_line_starts_without_pandas_or_numpy():
+    # `runbooks run` starts its kernel before anything slow; building the parser (every sub-command's,
+    # netpol's and capture's included) must not pull in the data stack the kernel needs, not this process.
+    code = ("import sys; from runbooks_lib.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('pandas', 'numpy', 'matplotlib', 'papermill') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
 def test_run_triage_writes_executed_notebook_and_html_without_inputs(tmp_path):
     result = run_cli("run", "triage", "--out", str(tmp_path / "report"))
     assert result.returncode == 0, result.stderr

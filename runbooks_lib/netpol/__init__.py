@@ -8,11 +8,25 @@
 Semantics and the explanation format: docs/network-policy.md.
 """
 
-from .classes import ClassMatrix, PodClass
-from .engine import PolicyEngine
-from .evaluate import External
-from .model import ContainerPort, PodInfo, Policy, parse_pod, parse_policy
-from .verdict import RuleRef, SideVerdict, Verdict
+from importlib import import_module
+
+# Exported lazily (PEP 562): the engine needs pandas, and the `runbooks` command builds the
+# netpol sub-command's parser on every start, for `runbooks run` too, which never evaluates policies.
+_EXPORTS = {"ClassMatrix": "classes", "PodClass": "classes", "PolicyEngine": "engine", "External": "evaluate",
+            "ContainerPort": "model", "PodInfo": "model", "Policy": "model", "parse_pod": "model",
+            "parse_policy": "model", "RuleRef": "verdict", "SideVerdict": "verdict", "Verdict": "verdict"}
 
 __all__ = ["PolicyEngine", "Verdict", "SideVerdict", "RuleRef", "ClassMatrix", "PodClass", "PodInfo",
            "ContainerPort", "Policy", "External", "parse_pod", "parse_policy"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

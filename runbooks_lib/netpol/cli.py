@@ -13,8 +13,7 @@ import json
 import sys
 
 from ..errors import InputError
-from .engine import PolicyEngine
-from .model import PROTOCOLS
+from .protocols import PROTOCOLS
 
 _EPILOG = """\
 references: NS/POD, a workload as NS/NAME or NS/Deployment/NAME (for manifests, whose pods are
@@ -47,6 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..sources import load
+    from .engine import PolicyEngine
 
     port = _port(args.port)
     engine = PolicyEngine.from_state(load(args.source))

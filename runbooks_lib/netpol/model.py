@@ -13,9 +13,9 @@ from typing import Mapping, Sequence
 
 from ..errors import InputError
 from .addresses import IPBlock, parse_ip, parse_network
+from .protocols import PROTOCOLS
 from .selectors import Selector, SelectorError, parse_selector
 
-PROTOCOLS = ("TCP", "UDP", "SCTP")
 INGRESS, EGRESS = "ingress", "egress"
 DIRECTIONS = (INGRESS, EGRESS)
 _POLICY_TYPE = {INGRESS: "Ingress", EGRESS: "Egress"}
