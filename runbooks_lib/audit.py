@@ -194,7 +194,7 @@ def _execute_contained(book, run: RunbookRun, params: dict, timeout: int | None,
 
     try:
         result = execute(book, run.notebook, params, progress=False, timeout=timeout,
-                         kernel=kernel.manager if kernel is not None else None)
+                         kernel=kernel)
         run.html, run.status = result.html, "ok"
     except PapermillExecutionError as exc:
         run.status = "timeout" if "CellTimeoutError" in exc.ename or "timed out" in str(exc.evalue) else "failed"

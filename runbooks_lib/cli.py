@@ -186,23 +186,28 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .runner import execute, runbook
+    from .runner import SharedKernel, runbook
 
     book = runbook(args.name)
-    params = _notebook_parameters(book, args)
-    output = f"{args.out.rstrip('/')}/{book.name}.ipynb"
-    result = _execute_contained(book, output, params, args.timeout)
+    if args.source:
+        _check_source(args.source)
+    # Started before anything slow (papermill's import, the parameters): it boots and imports
+    # the runbook's libraries on one core while this process loads papermill on the other.
+    with SharedKernel() as kernel:
+        params = _notebook_parameters(book, args)
+        output = f"{args.out.rstrip('/')}/{book.name}.ipynb"
+        result = _execute_contained(book, output, params, args.timeout, kernel)
     print(f"wrote {result.notebook}" + (f" and {result.html}" if result.html else ""))
     return EXIT_OK
 
 
-def _execute_contained(book, output, params, timeout):
+def _execute_contained(book, output, params, timeout, kernel):
     from papermill.exceptions import PapermillExecutionError
 
     from .runner import execute
 
     try:
-        return execute(book, output, params, timeout=timeout)
+        return execute(book, output, params, timeout=timeout, kernel=kernel)
     except PapermillExecutionError as exc:
         raise InputError(f"runbook {book.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
                          f"(the executed notebook is at {output})") from None

@@ -114,34 +114,60 @@ class RunResult:
 
 
 def execute(book: Runbook, output: str, parameters: dict, progress: bool | None = None,
-            timeout: int | None = None, html: bool = True, kernel=None) -> RunResult:
+            timeout: int | None = None, html: bool = True, kernel: "SharedKernel | None" = None) -> RunResult:
     """Execute through papermill's Python API; write ``output`` and an HTML copy without inputs.
 
     ``output`` is handed to papermill as is, so its IO handlers (s3://, gs://, abs://)
     work when installed. The HTML copy is written only for local paths.
+
+    Without ``kernel`` one is started for this runbook and shut down after. Start it
+    yourself (``SharedKernel()``) before other slow work to overlap its boot with that work.
     """
+    if kernel is None:
+        with SharedKernel() as own:
+            return execute(book, output, parameters, progress, timeout, html, own)
     import papermill
 
+    from .papermill_engine import register as register_engine
+
     progress = sys.stderr.isatty() if progress is None else progress
-    if _is_local(output):
+    local = _is_local(output)
+    if local:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-    kernel_option = {"km": kernel} if kernel is not None else _kernel_manager_option()
+    # Ready before the cells run: the HTML export is then the only work left after them.
+    exporter = html_exporter() if html and local else None
     papermill.execute_notebook(str(book.path), output, parameters=parameters, kernel_name=KERNEL_NAME,
                                progress_bar=progress, log_output=False, execution_timeout=timeout,
-                               report_mode=False, **kernel_option)
+                               report_mode=False, km=kernel.manager, engine_name=register_engine())
     html_path = None
-    if html and _is_local(output):
+    if exporter is not None:
         html_path = str(Path(output).with_suffix(".html"))
-        export_html(Path(output), Path(html_path))
+        export_html(Path(output), Path(html_path), exporter)
     return RunResult(output, html_path)
 
 
-def export_html(notebook: Path, target: Path) -> None:
+_exporter = None
+
+
+def html_exporter():
+    """The HTML exporter, its template compiled: the first export pays ~0.5 s for that, so it is
+    done once per process (and, in ``execute``, while the kernel is still busy starting)."""
+    global _exporter
+    if _exporter is None:
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        exporter.from_notebook_node(nbformat.v4.new_notebook())
+        _exporter = exporter
+    return _exporter
+
+
+def export_html(notebook: Path, target: Path, exporter=None) -> None:
     """HTML for people: outputs only, no code cells."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = exporter or html_exporter()
     with warnings.catch_warnings():
         # scrapbook's data-only outputs have no visual form; nbconvert warns about each one.
         warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
@@ -174,27 +200,52 @@ def open_in_jupyterlab(notebook: Path) -> int:
     return subprocess.call([jupyter, "lab", str(notebook)], cwd=str(notebook.parent), env=os.environ.copy())
 
 
+# Sent to a new kernel, silently, as soon as it starts: the imports every runbook begins with
+# (pandas, matplotlib, the detectors) then run while papermill and nbconvert load in this
+# process, on the other core, instead of in the first cell. Nothing is bound in the user
+# namespace, so the notebooks run exactly as they would in a fresh kernel.
+KERNEL_WARM_UP = """
+def _runbooks_warm_up():
+    try:
+        import runbooks_lib.notebook, runbooks_lib.plots, runbooks_lib.registry
+        runbooks_lib.registry.load_detectors()
+    except Exception:
+        pass  # the runbook's own first cell reports what is missing
+_runbooks_warm_up()
+del _runbooks_warm_up
+"""
+
+
 class SharedKernel:
-    """One kernel for a series of runbooks (the audit's): the start-up and imports are paid once.
+    """A kernel for one runbook or a series of them (the audit's): the start-up and imports are paid once.
 
     Every runbook assigns all it uses in its own cells, so state left by the previous
     one does not leak into its results. After a failure the kernel is restarted,
     since a timed-out cell may still be running.
+
+    Local kernels talk over IPC sockets in a private temp dir, removed on close: nothing
+    listens on TCP, and ipykernel does not warn about unencrypted TCP on every run.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, warm_up: bool = True) -> None:
+        self.warm_up = warm_up
+        self._socket_dir: str | None = None
+        self._warm_up_client = None
         self.manager = self._start()
 
-    @staticmethod
-    def _start():
+    def _start(self):
         # The async manager: with the blocking one, nbclient's per-cell timeout is never applied.
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_client.utils import run_sync
 
-        options = {"transport": "ipc", "ip": os.path.join(tempfile.mkdtemp(prefix="runbooks-kernel-"), "kernel")} \
-            if sys.platform != "win32" else {}
+        options = {}
+        if sys.platform != "win32":
+            self._socket_dir = tempfile.mkdtemp(prefix="runbooks-kernel-")
+            options = {"transport": "ipc", "ip": os.path.join(self._socket_dir, "kernel")}
         manager = AsyncKernelManager(kernel_name=KERNEL_NAME, **options)
         run_sync(manager.start_kernel)()
+        if self.warm_up:
+            self._warm_up_client = _send_silently(manager, KERNEL_WARM_UP)
         return manager
 
     def restart(self) -> None:
@@ -205,11 +256,17 @@ class SharedKernel:
     def close(self) -> None:
         from jupyter_client.utils import run_sync
 
+        if self._warm_up_client is not None:
+            self._warm_up_client.stop_channels()
+            self._warm_up_client = None
         try:
             if self.manager.has_kernel:
                 run_sync(self.manager.shutdown_kernel)(now=True)
         except Exception:
             pass  # a dead or half-closed kernel is what we are replacing
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
 
     def __enter__(self) -> "SharedKernel":
         return self
@@ -218,20 +275,14 @@ class SharedKernel:
         self.close()
 
 
-def _kernel_manager_option() -> dict:
-    """Local kernels talk over IPC sockets in a private temp dir: nothing listens on TCP,
-    and ipykernel does not warn about unencrypted TCP on every run."""
-    if sys.platform == "win32":
-        return {}
-    from jupyter_client.manager import AsyncKernelManager
-
-    class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs):
-            kwargs.setdefault("transport", "ipc")
-            kwargs.setdefault("ip", os.path.join(tempfile.mkdtemp(prefix="runbooks-kernel-"), "kernel"))
-            super().__init__(**kwargs)
-
-    return {"kernel_manager_class": IPCKernelManager}
+def _send_silently(manager, code: str):
+    """Queue ``code`` on the kernel without waiting: the kernel runs requests in order, so the
+    runbook's first cell starts after it. Silent: no output, no history, no execution count.
+    Returns the client, to be closed with the kernel: closing it now could drop the unsent request."""
+    client = manager.blocking_client()
+    client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+    client.execute(code, silent=True, store_history=False)
+    return client
 
 
 def _is_local(path: str) -> bool:
