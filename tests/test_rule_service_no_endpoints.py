@@ -161,6 +161,39 @@ def test_odd_data_does_not_raise():
     assert [(f.name, f.discriminator) for f in findings] == [("odd", "none-ready")]
 
 
+
+# -- the pod index the Service rules share ----------------------------------------------------------
+
+def test_pods_by_namespace_selects_what_a_scan_of_every_pod_selects():
+    def labelled(name, namespace=NS, phase="Running", **labels):
+        return pod(name, namespace=namespace, phase=phase, labels=labels)
+
+    unnamespaced = labelled("manifest-pod", app="web")
+    del unnamespaced["metadata"]["namespace"]  # a manifest's: counts as "default", as kubectl would put it
+    pods = [labelled("web-b", app="web", tier="front"), labelled("web-a", app="web", tier="back"),
+            labelled("web-done", phase="Succeeded", app="web"), labelled("numbered", app="web", version=2),
+            labelled("other-ns", namespace="elsewhere", app="web"), labelled("default-web", namespace="default", app="web"),
+            unnamespaced, labelled("no-labels")]
+    state = state_of(*pods)
+    index = _common.PodsByNamespace(state)
+
+    def scan(namespace, selector):  # what pods_in + matches did: every pod of the cluster, in state order
+        return [p["metadata"]["name"] for p in state.of_kind("Pod")
+                if (p["metadata"].get("namespace") or "default") == (namespace or "default")
+                and _common.matches(selector, _common.labels_of(p)) and not _common.is_terminal(p)]
+
+    cases = [(NS, {"app": "web"}), (NS, {"app": "web", "tier": "back"}), (NS, {"version": "2"}),
+             (NS, {"app": "web", "tier": "none"}), (NS, {"absent": "x"}), ("elsewhere", {"app": "web"}),
+             ("default", {"app": "web"}), (None, {"app": "web"})]
+    for namespace, selector in cases:
+        selected = [p["metadata"]["name"] for p in index.selected(namespace, selector)]
+        assert selected == scan(namespace, selector), (namespace, selector)
+    assert [p["metadata"]["name"] for p in index.selected(NS, {"app": "web"})] == ["web-b", "web-a", "numbered"]
+    assert [p["metadata"]["name"] for p in index.selected(None, {"app": "web"})] == ["default-web", "manifest-pod"]
+    assert [p["metadata"]["name"] for p in index.in_namespace("elsewhere")] == ["other-ns"]
+    assert index.in_namespace("nowhere") == []
+
+
 # -- odd data anywhere ----------------------------------------------------------------------------
 
 from hypothesis import HealthCheck, assume, given, settings  # noqa: E402

@@ -647,19 +647,50 @@ def matches(selector: Mapping[str, str], labels: Mapping) -> bool:
     return all(str(labels.get(key)) == value and key in labels for key, value in selector.items())
 
 
-def pods_in(state, namespace: str | None) -> list[dict]:
-    """Pods of a namespace; a manifest without a namespace lands in ``default``, as kubectl would put it."""
-    wanted = namespace or "default"
-    return [p for p in state.of_kind("Pod") if (_d(p.get("metadata")).get("namespace") or "default") == wanted]
+class PodsByNamespace:
+    """The pods of each namespace, in the state's order, for the checks run per Service.
+
+    Built once per check: scanning every pod of the cluster for each Service, and every pod of
+    the namespace for each selector, was quadratic in the cluster's size. A pod without a
+    namespace (a manifest's) lands in ``default``, as kubectl would put it.
+    """
+
+    def __init__(self, state: "ClusterState"):
+        self._pods: dict[object, list[dict]] = {}
+        for pod in state.of_kind("Pod"):
+            self._pods.setdefault(_d(pod.get("metadata")).get("namespace") or "default", []).append(pod)
+        self._by_label: dict[object, dict[tuple[object, str], list[dict]]] = {}
+
+    def in_namespace(self, namespace: str | None) -> list[dict]:
+        """Every pod of the namespace (a shared list: do not change it)."""
+        return self._pods.get(namespace or "default", [])
+
+    def selected(self, namespace: str | None, selector: Mapping[str, str]) -> list[dict]:
+        """The live (or stand-in) pods of the namespace the selector matches; finished pods never get endpoints."""
+        by_label = self._by_label.get(namespace or "default")
+        if by_label is None:
+            by_label = self._by_label[namespace or "default"] = _pods_by_label(self.in_namespace(namespace))
+        # Every match carries each of the selector's labels, so the smallest of their buckets holds them all,
+        # in state order; matches() still decides.
+        candidates = min((by_label.get((key, value), []) for key, value in selector.items()), key=len)
+        return [p for p in candidates if matches(selector, labels_of(p)) and not is_terminal(p)]
 
 
-def selected_pods(state, service: Mapping) -> list[dict]:
+def _pods_by_label(pods: list[dict]) -> dict[tuple[object, str], list[dict]]:
+    """Pods under each (label, value as a selector compares it) they carry, in their order."""
+    by_label: dict[tuple[object, str], list[dict]] = {}
+    for pod in pods:
+        for key, value in labels_of(pod).items():
+            by_label.setdefault((key, str(value)), []).append(pod)
+    return by_label
+
+
+def selected_pods(pods: PodsByNamespace, service: Mapping) -> list[dict]:
     """The live (or stand-in) pods a Service selects; finished pods never get endpoints."""
     selector = selector_of(service)
     if selector is None:
         return []
-    namespace = _d(service.get("metadata")).get("namespace")
-    return [p for p in pods_in(state, namespace) if matches(selector, labels_of(p)) and not is_terminal(p)]
+    return pods.selected(_d(service.get("metadata")).get("namespace"), selector)
 
 
 def is_stand_in(pod: Mapping) -> bool:

@@ -143,27 +143,25 @@ def _deployment_candidate(state, deployment: Mapping) -> dict | None:
                 and progressing.get("reason") == "ProgressDeadlineExceeded")
     if desired == 0 and not deadline:
         return None
+    updated = _int(status.get("updatedReplicas"), 0)
+    available = _int(status.get("availableReplicas"), 0)
+    total = _int(status.get("replicas"), 0)
+    complete_reason = progressing is not None and progressing.get("reason") == "NewReplicaSetAvailable"
+    incomplete = updated < desired or available < desired or total > updated
+    if not deadline and (complete_reason or not incomplete):
+        return None  # rolled out, as most are: the status says so without looking at its ReplicaSets or pods
 
-    replicasets = state.frames.replicasets
-    owned = replicasets[(replicasets["namespace"] == namespace) & (replicasets["owner"] == name)]
+    owned = state.frames.lookup("replicasets", namespace=namespace, owner=name)
     named = _RS_IN_MESSAGE.search(str((progressing or {}).get("message") or ""))
     newest = None
     if named and not owned[owned["name"] == named.group(1)].empty:
         newest = owned[owned["name"] == named.group(1)].iloc[0]
     elif not owned.empty and owned["revision"].notna().any():
         newest = owned.sort_values("revision", ascending=False, na_position="last").iloc[0]
-    pods = state.frames.pods
-    workload_pods = pods[(pods["namespace"] == namespace) & (pods["workload_kind"] == "Deployment")
-                         & (pods["workload"] == name)]
+    workload_pods = state.frames.lookup("pods", namespace=namespace, workload_kind="Deployment", workload=name)
     new_pods = workload_pods[workload_pods["replicaset"] == newest["name"]] if newest is not None else workload_pods.iloc[0:0]
     failing = failing_pods(state, new_pods)
-
-    updated = _int(status.get("updatedReplicas"), 0)
-    available = _int(status.get("availableReplicas"), 0)
-    total = _int(status.get("replicas"), 0)
-    complete_reason = progressing is not None and progressing.get("reason") == "NewReplicaSetAvailable"
-    incomplete = updated < desired or available < desired or total > updated
-    if not deadline and (complete_reason or not incomplete or failing.empty):
+    if not deadline and failing.empty:
         return None
 
     previous = before_previous = None
@@ -201,9 +199,7 @@ def _statefulset_candidate(state, statefulset: Mapping) -> dict | None:
     if not update_pending and ready >= desired:
         return None
 
-    pods = state.frames.pods
-    workload_pods = pods[(pods["namespace"] == namespace) & (pods["workload_kind"] == "StatefulSet")
-                         & (pods["workload"] == name)]
+    workload_pods = state.frames.lookup("pods", namespace=namespace, workload_kind="StatefulSet", workload=name)
     failing = failing_pods(state, workload_pods)
     if failing.empty:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,15 +44,17 @@ def detect(state) -> Iterable[Finding]:
     replicasets = state.frames.replicasets
     if replicasets.empty:
         return []
+    # Stale ReplicaSets run no pod: most Deployments have too few of those to report, counted here
+    # at once rather than by frame work per Deployment.
+    idle = replicasets[replicasets["current"] == 0]
+    idle_per_owner = Counter(zip(idle["namespace"].tolist(), idle["owner"].tolist()))
     findings = []
     for deployment in state.of_kind("Deployment"):
         meta, spec = _d(deployment.get("metadata")), _d(deployment.get("spec"))
         namespace, name = meta.get("namespace"), meta.get("name")
-        if not isinstance(name, str):
+        if not isinstance(name, str) or idle_per_owner[(namespace, name)] <= STALE_THRESHOLD:
             continue
-        owned = replicasets[(replicasets["namespace"] == namespace) & (replicasets["owner"] == name)]
-        if owned.empty:
-            continue
+        owned = state.frames.lookup("replicasets", namespace=namespace, owner=name)
         current = _revision(deployment)
         revisions = owned["revision"].dropna()
         if current is None and not revisions.empty:
