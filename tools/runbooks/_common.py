@@ -2,11 +2,19 @@
 
 from nbbuild import code, md
 
+# Rows a table shows on a big cluster (the worst first, with a note saying how many more):
+# below pandas' display.max_rows (60), so pandas shows them all rather than the first and last five.
+MAX_ROWS = 50
+# Findings shown in full, with their evidence and fix (each is a screenful or more).
+MAX_FINDINGS = 20
+
 PARAMETERS_HELP = md("""
 **Parameters.** `source`: a snapshot directory, a `kubectl get -o json|yaml` file, manifests, a
 kustomization, or a bundled example name. `namespace` and `workload` narrow the view (empty:
 everything). `now` overrides the reference time for ages (empty: the snapshot's capture time).
 `context` reads a live cluster instead (a kubeconfig context, or `in-cluster`), read-only.
+On a big cluster each table and plot shows the worst rows first and says how many more there
+are: narrow with `namespace` or `workload` to see the rest.
 """)
 
 
@@ -28,5 +36,5 @@ from runbooks_lib import notebook as rb, plots
 state = rb.open_source(source, namespace, now, context)
 result = rb.detect(state, rules=[{rule_list}])
 findings = [f for f in result.findings if not workload or f.name == workload]
-rb.findings_table(findings)
+rb.findings_table(findings, max_rows={MAX_ROWS})
 """)

@@ -1,4 +1,4 @@
-from _common import PARAMETERS_HELP, load_cell, parameters
+from _common import MAX_FINDINGS, MAX_ROWS, PARAMETERS_HELP, load_cell, parameters
 from nbbuild import code, md
 
 NAME = "crashloop"
@@ -34,7 +34,7 @@ Exit code **1** or another small number is the application's own error; **137** 
 probe failure, and shut down cleanly). `Completed` with exit 0 on a long-running container
 usually means it was told to stop: look for `Killing` events in the probes runbook.
 """),
-        code("rb.restarting_containers(state, namespace, workload)"),
+        code(f"rb.restarting_containers(state, namespace, workload, max_rows={MAX_ROWS})"),
         md("""
 ## 3. Restarts over time
 
@@ -51,20 +51,14 @@ count and the exception extracted from the crashed instance's log, with line num
 what to change. For an error at import (a module-level call that needs something only the
 startup hook creates), the fix is in the code: move the call into the startup path.
 """),
-        code('rb.show_findings(findings, rules=["crashloop", "oom-killed"])'),
+        code(f'rb.show_findings(findings, rules=["crashloop", "oom-killed"], max_rows={MAX_FINDINGS})'),
         md("""
 ## 5. The end of the crashed instance's log
 
 The last lines the previous container wrote, numbered as in its whole log: the same text as
-`kubectl logs --previous`.
+`kubectl logs --previous`. One container of each name, for the first few names.
 """),
-        code("""
-crashed = rb.restarting_containers(state, namespace, workload)
-for pod_name, container in crashed[["POD", "CONTAINER"]].drop_duplicates("CONTAINER").itertuples(index=False):
-    ns = state.frames.pods.set_index("pod").loc[pod_name, "namespace"]
-    print(f"--- {ns}/{pod_name} {container} (previous) ---")
-    print(rb.previous_log_tail(state, ns, pod_name, container, lines=25))
-"""),
+        code("print(rb.previous_log_tails(state, namespace, workload, lines=25))"),
         md("""
 **Next.** If the container is killed by a probe rather than crashing on its own (exit 143 or
 137 with `Killing` events), open [probes](probes.ipynb). If it is `OOMKilled`, open

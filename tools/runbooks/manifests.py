@@ -1,4 +1,4 @@
-from _common import PARAMETERS_HELP
+from _common import MAX_FINDINGS, MAX_ROWS, PARAMETERS_HELP
 from nbbuild import code, md
 
 NAME = "manifests"
@@ -32,35 +32,38 @@ context: str = ""  # kubeconfig context to read live instead of source; "in-clus
 Every object, with the file and line that declares it. For a kustomization, objects are traced
 back to the resource file that declares them (patches change them but do not declare them).
 """),
-        code("""
+        code(f"""
 from runbooks_lib import notebook as rb
 from runbooks_lib.netpol import PolicyEngine
 from runbooks_lib.netpol.plot import plot_reachability
 
 state = rb.open_source(source, namespace, now, context)
 root = rb.manifest_root(source)
-rb.manifest_inventory(state, root)
+rb.manifest_inventory(state, root, max_rows={MAX_ROWS})
 """),
         md("""
 ## 2. Workloads and Services
 
 Desired replicas and images as declared, and the Services with their selectors and ports.
 """),
-        code("rb.planned_workloads(state, namespace)"),
-        code("rb.services_table(state, namespace)[['NAMESPACE', 'SERVICE', 'TYPE', 'SELECTOR', 'PORTS']]"),
+        code(f"rb.planned_workloads(state, namespace, max_rows={MAX_ROWS})"),
+        code(f"""
+services = rb.services_table(state, namespace)[["NAMESPACE", "SERVICE", "TYPE", "SELECTOR", "PORTS"]]
+rb.shown_rows(services, {MAX_ROWS}, "Services")
+"""),
         md("""
 ## 3. Static findings
 
 Rules that need events, logs or metrics are skipped on manifests (listed below). Each finding
 says where the object is declared and how to fix it.
 """),
-        code("""
+        code(f"""
 result = rb.detect(state)
 findings = [f for f in result.findings if not workload or f.name == workload]
 print("skipped (need a running cluster):", ", ".join(sorted(result.rules_skipped)))
-rb.findings_table(findings)
+rb.findings_table(findings, max_rows={MAX_ROWS})
 """),
-        code("rb.show_findings(findings, base=root)"),
+        code(f"rb.show_findings(findings, base=root, max_rows={MAX_FINDINGS})"),
         md("""
 ## 4. The policy matrix
 

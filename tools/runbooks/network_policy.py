@@ -1,4 +1,4 @@
-from _common import PARAMETERS_HELP
+from _common import MAX_FINDINGS, MAX_ROWS, PARAMETERS_HELP
 from nbbuild import code, md
 
 NAME = "network-policy"
@@ -34,7 +34,7 @@ context: str = ""  # kubeconfig context to read live instead of source; "in-clus
 when a workload cannot reach its own peers). `netpol-dns-blocked`: egress-isolated pods with no
 allowed egress to cluster DNS on 53/UDP and 53/TCP.
 """),
-        code("""
+        code(f"""
 from runbooks_lib import notebook as rb
 from runbooks_lib.netpol import PolicyEngine
 from runbooks_lib.netpol.plot import plot_reachability
@@ -43,8 +43,8 @@ state = rb.open_source(source, "", now, context)
 result = rb.detect(state, rules=["netpol-asymmetric", "netpol-dns-blocked"])
 engine = PolicyEngine.cached_for(state)
 namespace, workload, ports = rb.netpol_focus(state, result.findings, namespace, workload, port)
-print(f"looking at namespace {namespace}, workload {workload or '(all)'}, ports {ports}")
-rb.findings_table(result.findings)
+print(f"looking at namespace {{namespace}}, workload {{workload or '(all)'}}, ports {{ports}}")
+rb.findings_table(result.findings, max_rows={MAX_ROWS})
 """),
         md("""
 ## 2. Which policies select the workload, and in which directions
@@ -53,7 +53,10 @@ rb.findings_table(result.findings)
 the same for ingress. A policy with `Egress` in `policyTypes` and no rule for a peer blocks
 that peer even if another policy admits it on ingress.
 """),
-        code("engine.policies_selecting(namespace, workload) if workload else engine.policies_in(namespace)"),
+        code(f"""
+policies = engine.policies_selecting(namespace, workload) if workload else engine.policies_in(namespace)
+rb.shown_rows(policies, {MAX_ROWS}, "policies", narrow="workload")
+"""),
         md("""
 ## 3. Reachability between the workloads of the namespace
 
@@ -73,7 +76,7 @@ For each denied flow: which side denies it (egress of the source, ingress of the
 or both), the policies that isolate that side, and the example pod pair the explanation is
 about. Asymmetric rows are the ones to fix first: someone meant to allow them.
 """),
-        code("rb.netpol_why(engine, namespace, ports, workload)"),
+        code(f"rb.netpol_why(engine, namespace, ports, workload, max_rows={MAX_ROWS})"),
         md("""
 ## 5. The evidence and the patch
 
@@ -81,7 +84,7 @@ Each finding names the rule that allows the flow on one side and the policy that
 other side, and gives the missing rule as a small NetworkPolicy to apply: policies are
 additive, so it changes nothing else.
 """),
-        code("rb.show_findings(result.findings)"),
+        code(f"rb.show_findings(result.findings, max_rows={MAX_FINDINGS})"),
         md("""
 To check one connection by hand, from the command line:
 `runbooks netpol SOURCE --from NS/POD --to NS/POD --port 7800` prints ALLOWED or DENIED and why.

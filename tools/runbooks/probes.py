@@ -1,4 +1,4 @@
-from _common import PARAMETERS_HELP, load_cell, parameters
+from _common import MAX_FINDINGS, MAX_ROWS, PARAMETERS_HELP, load_cell, parameters
 from nbbuild import code, md
 
 NAME = "probes"
@@ -34,7 +34,7 @@ Read each row as "the kubelet sends TARGET every PERIOD, waits TIMEOUT, and give
 THRESHOLD failures". A probe with many FAILURES on every pod of a workload is broken by
 configuration, not by load.
 """),
-        code("rb.probe_table(state, namespace, workload)"),
+        code(f"rb.probe_table(state, namespace, workload, max_rows={MAX_ROWS})"),
         md("""
 ## 3. Probe failures over time
 
@@ -51,7 +51,7 @@ is not served: a FastAPI or Starlette sub-app mounted at `/health` whose routes 
 with `/health` serves `/health/health/ready`, not `/health/ready`. `connect: connection
 refused` means no process listens on that port at the pod IP.
 """),
-        code('rb.events_for(state, namespace, workload, reasons=["Unhealthy", "Killing"])'),
+        code(f'rb.events_for(state, namespace, workload, reasons=["Unhealthy", "Killing"], max_rows={MAX_ROWS})'),
         md("""
 ## 5. The evidence and the fix
 
@@ -61,7 +61,8 @@ health server is off unless `--health-check` is given, it listens on `--http-por
 default) and on localhost only unless `--http-address=0.0.0.0`: all three must match the
 probe.
 """),
-        code('rb.show_findings(findings, rules=["probe-http-error", "probe-connection-refused", "probe-timeout", "probe-port-not-served"])'),
+        code('rb.show_findings(findings, rules=["probe-http-error", "probe-connection-refused", "probe-timeout", '
+             f'"probe-port-not-served"], max_rows={MAX_FINDINGS})'),
         md("""
 **Next.** If the container also crashes on its own, see [crashloop](crashloop.ipynb). If the
 pods are ready but a Service still answers nothing, see [services](services.ipynb).

@@ -1,4 +1,4 @@
-from _common import PARAMETERS_HELP, load_cell, parameters
+from _common import MAX_FINDINGS, MAX_ROWS, PARAMETERS_HELP, load_cell, parameters
 from nbbuild import code, md
 
 NAME = "resources"
@@ -31,7 +31,7 @@ metrics), or pods without requests and limits in a namespace where others have t
 From metrics-server (`metrics.k8s.io`), measured at the capture. `?` means no measurement: the
 container was not running when the metrics were taken (a crash-looping container often isn't).
 """),
-        code("rb.resource_table(state, namespace, workload)"),
+        code(f"rb.resource_table(state, namespace, workload, max_rows={MAX_ROWS})"),
         md("""
 ## 3. Memory use against requests and limits
 
@@ -46,7 +46,7 @@ red tick is one allocation away from an OOM kill.
         md("""
 ## 5. The evidence and the fix
 """),
-        code('rb.show_findings(findings, rules=["resource-pressure", "oom-killed"])'),
+        code(f'rb.show_findings(findings, rules=["resource-pressure", "oom-killed"], max_rows={MAX_FINDINGS})'),
         md("""
 **Next.** Containers that crash for other reasons: [crashloop](crashloop.ipynb).
 """),

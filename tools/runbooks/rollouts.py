@@ -1,4 +1,4 @@
-from _common import PARAMETERS_HELP, load_cell, parameters
+from _common import MAX_FINDINGS, MAX_ROWS, PARAMETERS_HELP, load_cell, parameters
 from nbbuild import code, md
 
 NAME = "rollouts"
@@ -34,8 +34,8 @@ A rollout that progresses has UP-TO-DATE and AVAILABLE rising to the desired cou
 `ProgressDeadlineExceeded` means the controller gave up waiting (it does not roll back by
 itself).
 """),
-        code("rb.get_workloads(state, namespace)"),
-        code("rb.replicasets_table(state, namespace, workload)"),
+        code(f"rb.get_workloads(state, namespace, max_rows={MAX_ROWS})"),
+        code(f"rb.replicasets_table(state, namespace, workload, max_rows={MAX_ROWS})"),
         md("""
 ## 3. Pod status per revision
 
@@ -50,11 +50,12 @@ restores service while you fix forward.
 Pending pods (no node fits), pulls that fail, and containers whose configuration references a
 missing ConfigMap or Secret.
 """),
-        code("rb.waiting_pods(state, namespace, workload)"),
+        code(f"rb.waiting_pods(state, namespace, workload, max_rows={MAX_ROWS})"),
         md("""
 ## 5. The evidence and the fix
 """),
-        code('rb.show_findings(findings, rules=["rollout-stuck", "pending-unschedulable", "image-pull-failure", "container-config-error", "stale-replicasets"])'),
+        code('rb.show_findings(findings, rules=["rollout-stuck", "pending-unschedulable", "image-pull-failure", '
+             f'"container-config-error", "stale-replicasets"], max_rows={MAX_FINDINGS})'),
         md("""
 **Next.** The stuck revision's pods crash: [crashloop](crashloop.ipynb). They run but never
 get ready: [probes](probes.ipynb).

@@ -1,4 +1,4 @@
-from _common import PARAMETERS_HELP, load_cell, parameters
+from _common import MAX_FINDINGS, MAX_ROWS, PARAMETERS_HELP, load_cell, parameters
 from nbbuild import code, md
 
 NAME = "services"
@@ -32,11 +32,12 @@ READY ENDPOINTS is what clients can reach. A Service with only NOT READY endpoin
 but their readiness probes fail: the [probes](probes.ipynb) runbook says why. A Service with
 no selector has endpoints managed by hand (here, the managed Redis instance).
 """),
-        code("rb.services_table(state, namespace)"),
+        code(f"rb.services_table(state, namespace, max_rows={MAX_ROWS})"),
         md("""
 ## 3. The evidence and the fix
 """),
-        code('rb.show_findings(findings, rules=["service-no-endpoints", "service-target-port-missing", "service-duplicate-port"])'),
+        code('rb.show_findings(findings, rules=["service-no-endpoints", "service-target-port-missing", '
+             f'"service-duplicate-port"], max_rows={MAX_FINDINGS})'),
         md("""
 **Next.** Not-ready endpoints: [probes](probes.ipynb). Pods that exist but cannot reach each
 other or the Service: [network-policy](network-policy.ipynb). To check manifests before they

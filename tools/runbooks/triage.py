@@ -1,3 +1,4 @@
+from _common import MAX_ROWS
 from nbbuild import code, md
 
 NAME = "triage"
@@ -24,6 +25,8 @@ manifests folder or kustomization, or a bundled example name. `namespace` restri
 view to one namespace (empty: all). `now` overrides the reference time for ages
 (empty: the snapshot's capture time, so every age below is *as of the capture*). `context`
 reads a live cluster instead of `source` (a kubeconfig context, or `in-cluster`), read-only.
+On a big cluster each table and plot below shows the worst first and says how many more there
+are: set `namespace` to see the rest of one namespace.
 """),
         code("""
 source: str = "staging-incident"  # snapshot dir, file, manifests, kustomization or bundled example
@@ -44,7 +47,7 @@ Compare **READY** with the desired count and look at **PROGRESSING**:
 `ProgressDeadlineExceeded` means a rollout is stuck and its new pods never became
 available. A workload at `0/N` is an outage.
 """),
-        code("rb.get_workloads(state)"),
+        code(f"rb.get_workloads(state, max_rows={MAX_ROWS})"),
         md("""
 ## 2. Pods
 
@@ -52,12 +55,13 @@ Like `kubectl get pods`. **STATUS** other than `Running`, a **READY** count belo
 container count, or **RESTARTS** that grow are the pods to open. The restart column
 says how long ago the last restart happened, relative to the capture.
 """),
-        code("rb.get_pods(state)"),
+        code(f"rb.get_pods(state, max_rows={MAX_ROWS})"),
         md("""
 ## 3. Pod status per workload
 
 Red is crash-looping, amber is running but not ready (probes failing), green is healthy.
-A workload whose bar has no green has no pod serving traffic.
+A workload whose bar has no green has no pod serving traffic. On a big cluster the plot keeps
+the workloads with the most failing pods, worst at the top.
 """),
         code("rb.show(plots.pod_status_by_workload(state))"),
         md("""
@@ -76,7 +80,7 @@ The cluster's own account of what went wrong, grouped. `BackOff` points to crash
 `Unhealthy` to probes, `FailedScheduling` to capacity or constraints, `Failed` with
 `ErrImagePull` to images.
 """),
-        code("rb.warning_events(state)"),
+        code(f"rb.warning_events(state, max_rows={MAX_ROWS})"),
         md("""
 ## 6. Findings
 
@@ -85,10 +89,10 @@ evidence and the fix; the last column links to the runbook for its failure class
 findings are also recorded in this notebook (scrapbook scrap `findings`) for tools that
 read executed runbooks.
 """),
-        code("""
+        code(f"""
 result = rb.detect(state)
 rb.record_findings(result)
-rb.findings_table(result.findings)
+rb.findings_table(result.findings, max_rows={MAX_ROWS})
 """),
         md("""
 ## 7. Where next
