@@ -101,13 +101,18 @@ def _failing_pods(pods: pd.DataFrame) -> pd.Series:
 def open_source(source: str, namespace: str = "", now: str = "", context: str = "") -> "ClusterState":
     """Load the runbook's source, or a live cluster when ``context`` names a kubeconfig context
     ("in-cluster" for the pod's service account); bad input is one clear message, not a traceback."""
-    from .sources import load
+    from .redact import redaction_enabled
+    from .session_cache import load_once
+    from .sources import load, resolve_source
 
-    live = {}
-    if context:
-        live = {"in_cluster": True} if context == "in-cluster" else {"context": context}
     try:
-        state = load(None if context else source, namespace=namespace or None, now=now or None, **live)
+        if context:  # live: read again every time, the cluster moves on
+            live = {"in_cluster": True} if context == "in-cluster" else {"context": context}
+            state = load(None, namespace=namespace or None, now=now or None, **live)
+        else:
+            path, _ = resolve_source(source)
+            state = load_once(lambda: load(source, namespace=namespace or None, now=now or None), path,
+                              source, namespace, now, redaction_enabled())
     except InputError as exc:
         _display_html(f'<div style="color:#c62828"><b>Cannot load the source.</b> {html.escape(str(exc))}</div>')
         raise SystemExit(2) from None
@@ -221,9 +226,12 @@ def events_for(state: "ClusterState", namespace: str | None = None, workload: st
 # -- findings ------------------------------------------------------------------------
 
 def detect(state: "ClusterState", rules: Iterable[str] | None = None) -> "DetectionResult":
-    from .registry import run_detectors
+    """The findings of ``rules`` (default: every rule) on ``state``. In one kernel each rule runs
+    once per state: the audit's runbooks share the results instead of detecting again."""
+    from .registry import load_detectors, run_detectors
+    from .session_cache import detect_once
 
-    return run_detectors(state, only=rules)
+    return detect_once(state, rules, lambda target, only: run_detectors(target, only=only), list(load_detectors()))
 
 
 def findings_table(findings: list[Finding], link_runbooks: bool = True, max_rows: int | None = None):
