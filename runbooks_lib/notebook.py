@@ -33,7 +33,7 @@ SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#ef6c00", "info": "#1565c
 
 # -- big clusters: show the worst rows, say how many more there are ---------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # DataFrames have no single truth value to compare by
 class ShownRows:
     """The rows of a table a notebook shows, out of ``total``; ``chosen`` says which were kept.
 
