@@ -61,11 +61,15 @@ def _missing(value: Any) -> bool:
 
 
 def _row_positions(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[tuple, list[int]]:
-    """Row positions by their values in ``columns``; rows with a missing value match nothing, as with ==."""
+    """Row positions by their values in ``columns``; rows with a missing value match nothing, as with ==,
+    and so do rows with an unhashable one (odd data: a list where a name belongs equals no name)."""
     positions: dict[tuple, list[int]] = {}
     for position, key in enumerate(zip(*(frame[column].tolist() for column in columns))):
         if not any(_missing(value) for value in key):
-            positions.setdefault(key, []).append(position)
+            try:
+                positions.setdefault(key, []).append(position)
+            except TypeError:
+                continue
     return positions
 
 
@@ -100,7 +104,10 @@ class Frames:
         if index is None:
             index = self._lookups[(table, columns)] = _row_positions(frame, columns)
         wanted = tuple(equal.values())
-        positions = None if any(_missing(value) for value in wanted) else index.get(wanted)
+        try:
+            positions = None if any(_missing(value) for value in wanted) else index.get(wanted)
+        except TypeError:  # an unhashable value asked for: no row holds it (see _row_positions)
+            positions = None
         return frame.iloc[positions] if positions else frame.iloc[0:0]
 
     # -- pods ------------------------------------------------------------------
