@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import yaml
@@ -25,6 +25,8 @@ from ..timeutil import parse_time
 if TYPE_CHECKING:
     from ..state import ClusterState
 
+T = TypeVar("T")
+
 RESTARTING_PROBES = ("liveness", "startup")  # failing these kills the container
 EVIDENCE_EVENTS = 5  # event evidence items per probe finding; the rest are summed up in one line
 # Rules whose findings explain why a workload's pods do not become available (rollout-stuck and
@@ -32,8 +34,8 @@ EVIDENCE_EVENTS = 5  # event evidence items per probe finding; the rest are summ
 RELATED_RULES = ("crashloop", "oom-killed", "image-pull-failure", "container-config-error", "probe-http-error",
                  "probe-connection-refused", "probe-timeout", "probe-port-not-served", "pending-unschedulable",
                  "netpol-asymmetric", "netpol-dns-blocked")
-# Related findings per state object, shared by rollout-stuck and service-no-endpoints within one run.
-_RELATED_CACHE: dict[tuple[int, tuple[str, ...]], tuple[weakref.ref, tuple[Finding, ...]]] = {}
+# What several rules derive from one state (related findings, parsed probe events...), by state object.
+_PER_STATE: dict[tuple[int, object], tuple[weakref.ref, object]] = {}
 
 
 # -- values out of raw objects and frames ----------------------------------------------------------
@@ -74,6 +76,23 @@ def time_or_none(value: Any) -> datetime | None:
 
 
 _d, _l = as_mapping, as_list  # short names for the many lookups below
+
+
+def once_per_state(state: "ClusterState", key: object, build: Callable[[], T]) -> T:
+    """``build()``, computed once per state object and kept while the state lives: what several rules
+    derive from the same state (related findings, parsed probe events) is not derived again by each.
+    Like ``state.frames``, it reflects the state as it was when first asked."""
+    cache_key = (id(state), key)
+    cached = _PER_STATE.get(cache_key)
+    if cached is not None and cached[0]() is state:  # the identity check makes a reused id harmless
+        return cached[1]
+    value = build()
+    try:
+        _PER_STATE[cache_key] = (weakref.ref(state), value)
+        weakref.finalize(state, _PER_STATE.pop, cache_key, None)
+    except TypeError:  # not weak-referenceable: just don't keep it
+        pass
+    return value
 
 
 # -- paths, names, patches, events -----------------------------------------------------------------
@@ -135,10 +154,11 @@ def note_redacted(text: str, patch: str) -> str:
 
 def events_for(state: "ClusterState", namespace: str | None, object_kind: str, names: Iterable[str],
                reasons: Iterable[str] | None = None) -> pd.DataFrame:
-    events = state.frames.events
-    mask = (events["object_kind"] == object_kind) & events["object_name"].isin(list(names))
-    if namespace is not None:
-        mask &= events["namespace"] == namespace
+    """Events about these objects (of any namespace when ``namespace`` is None), in frames.events order."""
+    # Indexed: a scan of every event (100,000 in a big cluster) per finding cost more than the rest of it.
+    events = (state.frames.lookup("events", object_kind=object_kind) if namespace is None
+              else state.frames.lookup("events", namespace=namespace, object_kind=object_kind))
+    mask = events["object_name"].isin(list(names))
     if reasons is not None:
         mask &= events["reason"].isin(list(reasons))
     return events[mask]
@@ -307,6 +327,13 @@ def probe_events(state: "ClusterState", kinds: Iterable[str]) -> list[ProbeEvent
     :func:`_resolved`) are dropped, so a few refusals while an app starts are not findings.
     """
     wanted = set(kinds)
+    # Parsed and placed once per state: each probe rule reads them all, and there can be thousands.
+    placed = once_per_state(state, "probe-failures", lambda: _probe_failures(state))
+    return _unresolved(state, [item for item in placed if item.failure.kind in wanted])
+
+
+def _probe_failures(state: "ClusterState") -> list[ProbeEvent]:
+    """Every probe failure (not errored, not a warning) of an Unhealthy event, placed on its pod's workload."""
     events = state.frames.events
     if events.empty:
         return []
@@ -314,11 +341,12 @@ def probe_events(state: "ClusterState", kinds: Iterable[str]) -> list[ProbeEvent
     if unhealthy.empty:
         return []
     pods = state.frames.pods
-    owners = {(row.namespace, row.pod): (row.workload_kind, row.workload) for row in pods.itertuples(index=False)}
+    owners = dict(zip(zip(pods["namespace"].tolist(), pods["pod"].tolist()),
+                      zip(pods["workload_kind"].tolist(), pods["workload"].tolist())))
     found: list[ProbeEvent] = []
     for row in unhealthy.itertuples(index=False):
         failure = parse_probe_message(row.message)
-        if failure is None or failure.errored or failure.warning or failure.kind not in wanted:
+        if failure is None or failure.errored or failure.warning:
             continue
         owner = owners.get((row.namespace, row.object_name))
         if owner is None or not owner[1]:
@@ -327,7 +355,7 @@ def probe_events(state: "ClusterState", kinds: Iterable[str]) -> list[ProbeEvent
         if container is None:
             container = _guess_container(state, row.namespace, row.object_name, failure)
         found.append(ProbeEvent(row, failure, row.namespace, row.object_name, container, owner[0], owner[1]))
-    return _unresolved(state, found)
+    return found
 
 
 def _guess_container(state: "ClusterState", namespace: str, pod: str, failure: ProbeFailure) -> str | None:
@@ -337,8 +365,7 @@ def _guess_container(state: "ClusterState", namespace: str, pod: str, failure: P
     if len(containers) == 1:
         name = containers[0].get("name")
         return name if isinstance(name, str) else None
-    probes = state.frames.probes
-    mine = probes[(probes["namespace"] == namespace) & (probes["pod"] == pod) & (probes["probe"] == failure.probe)]
+    mine = state.frames.lookup("probes", namespace=namespace, pod=pod, probe=failure.probe)
     if failure.port is not None:
         by_port = mine[mine["port_number"] == failure.port]
         if len(by_port) == 1:
@@ -389,9 +416,8 @@ def group_events(events: Iterable[ProbeEvent], key) -> dict[tuple, list[ProbeEve
 
 def live_pods(state: "ClusterState", namespace: str, kind: str, name: str) -> list[str]:
     """Pods of a workload that are not finished (Succeeded/Failed), sorted."""
-    pods = state.frames.pods
-    mine = pods[(pods["namespace"] == namespace) & (pods["workload_kind"] == kind) & (pods["workload"] == name)
-                & ~pods["phase"].isin(["Succeeded", "Failed"])]
+    mine = state.frames.lookup("pods", namespace=namespace, workload_kind=kind, workload=name)
+    mine = mine[~mine["phase"].isin(["Succeeded", "Failed"])]
     return sorted(str(p) for p in mine["pod"])
 
 
@@ -399,12 +425,13 @@ def probe_spec(state: "ClusterState", namespace: str, pods: Iterable[str], conta
     """The probe's row in ``frames.probes`` for the first of these pods that declares it."""
     if container is None:
         return None
-    probes = state.frames.probes
-    mine = probes[(probes["namespace"] == namespace) & (probes["container"] == container) & (probes["probe"] == probe)]
+    mine = state.frames.lookup("probes", namespace=namespace, container=container, probe=probe)
+    first_row_of: dict[object, int] = {}
+    for position, pod in enumerate(mine["pod"].tolist()):
+        first_row_of.setdefault(pod, position)
     for pod in sorted(pods):
-        rows = mine[mine["pod"] == pod]
-        if not rows.empty:
-            return rows.iloc[0]
+        if pod in first_row_of:
+            return mine.iloc[first_row_of[pod]]
     return None
 
 
@@ -524,10 +551,9 @@ def killed_by_probe(state: "ClusterState", namespace: str, pods: Iterable[str], 
     """``Killing`` events saying the container failed one of these probes and will be restarted."""
     wanted = {f"{p}-probe" for p in probes}
     events = state.frames.events
-    if events.empty:
+    if events.empty or namespace is None:  # events_for would read None as any namespace; here it matches none
         return []
-    rows = events[(events["reason"] == "Killing") & (events["object_kind"] == "Pod")
-                  & (events["namespace"] == namespace) & events["object_name"].isin(list(pods))]
+    rows = events_for(state, namespace, "Pod", pods, ["Killing"])
     found = []
     for row in rows.itertuples(index=False):
         killed = parse_killing(row.message)
@@ -553,8 +579,8 @@ def nothing_serves(state: "ClusterState", namespace: str, kind: str, name: str, 
     live = live_pods(state, namespace, kind, name)
     if all_pods_affected(affected, live):
         return True
-    pods = state.frames.pods
-    mine = pods[(pods["namespace"] == namespace) & pods["pod"].isin(live)]
+    mine = state.frames.lookup("pods", namespace=namespace)
+    mine = mine[mine["pod"].isin(live)]
     return bool(live) and not mine.empty and not any(
         _pod_ready(state.get("Pod", namespace, pod)) for pod in mine["pod"])
 
@@ -570,9 +596,7 @@ def crashes_on_its_own(state: "ClusterState", namespace: str, pod: str, containe
     connect to it is a symptom of that crash, which the crashloop rule reports."""
     if container is None:
         return False
-    containers = state.frames.containers
-    mine = containers[(containers["namespace"] == namespace) & (containers["pod"] == pod)
-                      & (containers["container"] == container)]
+    mine = state.frames.lookup("containers", namespace=namespace, pod=pod, container=container)
     if mine.empty:
         return False
     row = mine.iloc[0]
@@ -591,15 +615,15 @@ def related_findings(state, rule_ids: Iterable[str] | None = None) -> list[Findi
     is skipped: related findings are a cross-reference, never a reason to fail.
     """
     wanted = tuple(RELATED_RULES if rule_ids is None else rule_ids)
-    key = (id(state), wanted)
-    cached = _RELATED_CACHE.get(key)
-    if cached is not None and cached[0]() is state:
-        return list(cached[1])
     try:
         from ..registry import load_detectors
         registry = load_detectors()
     except Exception:  # noqa: BLE001 - a broken plugin must not break this rule
         return []
+    return list(once_per_state(state, ("related", wanted), lambda: _related_findings(state, registry, wanted)))
+
+
+def _related_findings(state, registry: dict, wanted: tuple[str, ...]) -> tuple[Finding, ...]:
     found: list[Finding] = []
     for rule_id in wanted:
         registered = registry.get(rule_id)
@@ -610,12 +634,7 @@ def related_findings(state, rule_ids: Iterable[str] | None = None) -> list[Findi
         except Exception:  # noqa: BLE001 - reported by run_detectors as internal-error already
             continue
     found.sort(key=sort_key)
-    try:
-        _RELATED_CACHE[key] = (weakref.ref(state), tuple(found))
-        weakref.finalize(state, _RELATED_CACHE.pop, key, None)
-    except TypeError:  # not weak-referenceable: just don't cache
-        pass
-    return found
+    return tuple(found)
 
 
 def related_to(related: list[Finding], namespace: str | None, kind: str, name: str,

@@ -166,7 +166,11 @@ def detect(state: "ClusterState") -> Iterable[Finding]:
     containers = state.frames.containers
     if containers.empty:
         return []
-    candidates = containers[[_is_crashing(row, state) for row in containers.itertuples(index=False)]]
+    # Only a container that restarted, or waits in a crash back-off, can pass _is_crashing: the per-row
+    # test (slow on a whole cluster's containers) runs on those only.
+    maybe = containers[containers["reason"].isin(CRASH_WAITING_REASONS) | (containers["restarts"] > 0)]
+    crashing = [_is_crashing(row, state) for row in maybe.itertuples(index=False)]
+    candidates = maybe[pd.Series(crashing, index=maybe.index, dtype=bool)]
     findings = []
     for (namespace, workload_kind, workload, container), group in workload_groups(candidates):
         finding = _finding(state, namespace, workload_kind, workload, container, group)
@@ -223,10 +227,7 @@ def _finding(state: "ClusterState", namespace: str, workload_kind: str, workload
 
 
 def _pods_of_workload(state: "ClusterState", namespace: str, kind: str, name: str) -> int:
-    pods = state.frames.pods
-    if pods.empty:
-        return 0
-    return int(((pods["namespace"] == namespace) & (pods["workload_kind"] == kind) & (pods["workload"] == name)).sum())
+    return len(state.frames.lookup("pods", namespace=namespace, workload_kind=kind, workload=name))
 
 
 # -- logs and exceptions ----------------------------------------------------------------------------

@@ -101,8 +101,8 @@ def detect(state: "ClusterState") -> Iterable[Finding]:
 
 def _finding(state, namespace, kind, workload, container, group) -> list[Finding]:
     events = _pull_events(state, namespace, sorted(group["pod"].astype(str)), container)
-    rows = [row for row in group.itertuples(index=False)
-            if row.state == "waiting" or not events[events["object_name"] == row.pod].empty]
+    with_events = {pod for pod in events["object_name"].tolist() if isinstance(pod, str)}
+    rows = [row for row in group.itertuples(index=False) if row.state == "waiting" or row.pod in with_events]
     if not rows:
         return []
     # One finding per image: a Deployment mid-rollout can have a good and a bad one.
@@ -193,7 +193,7 @@ def _previous_image(state: "ClusterState", namespace: str, workload: str, contai
     replicasets = state.frames.replicasets
     if replicasets.empty:
         return None
-    rows = replicasets[(replicasets["namespace"] == namespace) & (replicasets["owner"] == workload)]
+    rows = state.frames.lookup("replicasets", namespace=namespace, owner=workload)
     for row in rows.itertuples(index=False):  # newest revision first
         rs = state.get("ReplicaSet", namespace, row.name)
         spec = spec_container(state, "ReplicaSet", namespace, str(row.name), container) if rs else None

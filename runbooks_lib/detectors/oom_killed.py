@@ -64,8 +64,10 @@ def raised_memory(limit: float | None, peak: float | None = None) -> str | None:
     return f"{math.ceil(target / GI - 1e-9)}Gi"
 
 
-def _is_oom(row) -> bool:
-    return _str(row.last_reason) == "OOMKilled" or (row.state == "terminated" and _str(row.reason) == "OOMKilled")
+def _is_oom(containers: pd.DataFrame) -> pd.Series:
+    """Containers (rows of frames.containers) whose last or current termination is OOMKilled."""
+    return containers["last_reason"].isin(["OOMKilled"]) | (
+        containers["state"].isin(["terminated"]) & containers["reason"].isin(["OOMKilled"]))
 
 
 @detector(RULE)
@@ -73,7 +75,7 @@ def detect(state: "ClusterState") -> Iterable[Finding]:
     containers = state.frames.containers
     if containers.empty:
         return []
-    oom = containers[[_is_oom(row) for row in containers.itertuples(index=False)]]
+    oom = containers[_is_oom(containers)]
     return [_finding(state, *key, group) for key, group in workload_groups(oom)]
 
 
@@ -128,7 +130,8 @@ def _usage(state: "ClusterState", namespace: str, container: str, pods: tuple[st
     usage = state.frames.resource_usage
     if usage.empty:
         return []
-    rows = usage[(usage["namespace"] == namespace) & (usage["container"] == container) & usage["pod"].isin(pods)]
+    rows = state.frames.lookup("resource_usage", namespace=namespace, container=container)
+    rows = rows[rows["pod"].isin(pods)]
     return [(str(row.pod), float(row.memory)) for row in rows.itertuples(index=False)
             if _num(row.memory) is not None]
 

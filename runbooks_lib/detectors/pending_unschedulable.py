@@ -86,9 +86,7 @@ def detect(state) -> Iterable[Finding]:
     nodes = state.frames.nodes
 
     groups: dict[tuple[str, str, str], list[dict]] = {}
-    for row in pods.itertuples(index=False):
-        if row.phase != "Pending":
-            continue
+    for row in pods[pods["phase"].isin(["Pending"])].itertuples(index=False):
         raw = state.get("Pod", row.namespace, row.pod) or {}
         spec = _d(raw.get("spec"))
         if spec.get("nodeName"):
@@ -113,7 +111,7 @@ def detect(state) -> Iterable[Finding]:
 def _finding(state, namespace: str, kind: str, name: str, members: list[dict], pods: pd.DataFrame,
              nodes: pd.DataFrame) -> Finding:
     pod_names = sorted(member["pod"] for member in members)
-    workload_pods = pods[(pods["namespace"] == namespace) & (pods["workload_kind"] == kind) & (pods["workload"] == name)]
+    workload_pods = state.frames.lookup("pods", namespace=namespace, workload_kind=kind, workload=name)
     running = int((workload_pods["phase"] == "Running").sum())
     severity = "warning" if running else "critical"
 

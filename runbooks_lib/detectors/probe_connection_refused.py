@@ -99,8 +99,8 @@ def detect(state: ClusterState) -> Iterable[Finding]:
 
 
 def _declared_ports(state: ClusterState, namespace: str, pods: list[str], container: str | None) -> list[tuple]:
-    ports = state.frames.ports
-    mine = ports[(ports["namespace"] == namespace) & ports["pod"].isin(pods) & (ports["container"] == container)]
+    mine = state.frames.lookup("ports", namespace=namespace, container=container)
+    mine = mine[mine["pod"].isin(pods)]
     return sorted({(row.name, int(row.port), row.protocol, int(row.index)) for row in mine.itertuples(index=False)
                    if row.port == row.port and row.port is not None},
                   key=lambda p: (p[1], str(p[0])))

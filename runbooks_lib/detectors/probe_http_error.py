@@ -111,9 +111,8 @@ def detect(state: ClusterState) -> Iterable[Finding]:
 
 
 def _distinct_paths(state: ClusterState, namespace: str, pods: list[str], container: str | None, probe: str) -> list[str]:
-    probes = state.frames.probes
-    mine = probes[(probes["namespace"] == namespace) & probes["pod"].isin(pods) & (probes["container"] == container)
-                  & (probes["probe"] == probe)]
+    mine = state.frames.lookup("probes", namespace=namespace, container=container, probe=probe)
+    mine = mine[mine["pod"].isin(pods)]
     return sorted({str(p) for p in mine["path"] if isinstance(p, str)})
 
 

@@ -22,7 +22,7 @@ from ..known_images import HealthAnalysis, analyse_health_server, find_known_ima
 from ..registry import Rule, detector
 from ..state import ClusterState
 from ._common import as_list as _l, as_mapping as _d
-from ._common import container_patch, location, object_name, pod_spec_path, pod_template_patch, to_yaml
+from ._common import container_patch, location, object_name, once_per_state, pod_spec_path, pod_template_patch, to_yaml
 
 RULE_ID = "probe-port-not-served"
 PROBE_TYPES = ("startup", "liveness", "readiness")
@@ -75,6 +75,7 @@ def _sites(state: ClusterState) -> list[_Site]:
     sites: dict[tuple, _Site] = {}
     owners = state.frames.owners
     seen_workloads: set[tuple[str, str, str]] = set()
+    templates: dict[tuple[str, str, str], tuple[Mapping, dict]] = {}  # the workload's, fingerprinted once for its pods
     for pod in state.of_kind("Pod"):
         meta = _d(pod.get("metadata"))
         namespace, pod_name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
@@ -82,8 +83,11 @@ def _sites(state: ClusterState) -> list[_Site]:
         if not name:
             continue
         seen_workloads.add((namespace, kind, name))
-        template = _template_spec(kind, _d(_find(state, kind, namespace, name))) if kind != "Pod" else {}
-        in_template = {(bool(init), c.get("name")): (i, _fingerprint(c)) for i, init, c in _containers(template)}
+        if (namespace, kind, name) not in templates:
+            template = _template_spec(kind, _d(_find(state, kind, namespace, name))) if kind != "Pod" else {}
+            templates[(namespace, kind, name)] = (template, {
+                (bool(init), c.get("name")): (i, _fingerprint(c)) for i, init, c in _containers(template)})
+        template, in_template = templates[(namespace, kind, name)]
         for index, init, container in _containers(_d(pod.get("spec"))):
             fingerprint = _fingerprint(container)
             key = (namespace, kind, name, init, container.get("name"), fingerprint)
@@ -313,7 +317,13 @@ def static_findings(state: ClusterState) -> list[Finding]:
 
 
 def explained_findings(state: ClusterState) -> list[tuple[Finding, list[str]]]:
-    """The findings, each with its short problem phrases (empty for named ports)."""
+    """The findings, each with its short problem phrases (empty for named ports).
+
+    Worked out once per state: probe-connection-refused asks for them too."""
+    return list(once_per_state(state, RULE_ID, lambda: _explained_findings(state)))
+
+
+def _explained_findings(state: ClusterState) -> list[tuple[Finding, list[str]]]:
     findings: dict[str, tuple[Finding, list[str]]] = {}
     for site in _sites(state):
         found = health_server_finding(state, site)

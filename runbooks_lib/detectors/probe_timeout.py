@@ -123,7 +123,6 @@ def detect(state: ClusterState) -> Iterable[Finding]:
 
 
 def _restarted(state: ClusterState, namespace: str, pods: list[str], container: str | None) -> bool:
-    containers = state.frames.containers
-    mine = containers[(containers["namespace"] == namespace) & containers["pod"].isin(pods)
-                      & (containers["container"] == container)]
+    mine = state.frames.lookup("containers", namespace=namespace, container=container)
+    mine = mine[mine["pod"].isin(pods)]
     return bool((mine["restarts"] > 0).any()) if not mine.empty else False

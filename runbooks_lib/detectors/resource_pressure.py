@@ -205,7 +205,8 @@ def _requests_remediation(state, usage: pd.DataFrame | None, namespace: str, kin
 def _container_indexes(state) -> dict[tuple[str, str, str], int]:
     containers = state.frames.containers
     regular = containers[~containers["init"]]
-    return {(r.namespace, r.pod, r.container): int(r.index) for r in regular.itertuples(index=False)}
+    keys = zip(regular["namespace"].tolist(), regular["pod"].tolist(), regular["container"].tolist())
+    return {key: int(index) for key, index in zip(keys, regular["index"].tolist())}
 
 
 def _raw_resource(state, namespace: str, pod: str, container: str, section: str, resource: str) -> Any:

@@ -215,7 +215,8 @@ def _container_finding(state, kind: str, namespace: str | None, name: str, conta
         else:
             severity = "info"  # accepted by the API server, and nothing refers to the name (e.g. GKE's kube-dns)
             consequence = "accepted with a warning; nothing refers to the name yet"
-    pods = tuple(sorted(p["metadata"]["name"] for p in state.of_kind("Pod")
+    in_namespace = state.of_kind("Pod", namespace) if namespace is not None else state.of_kind("Pod")
+    pods = tuple(sorted(p["metadata"]["name"] for p in in_namespace
                         if not is_stand_in(p) and _d(p.get("metadata")).get("namespace") == namespace
                         and workload_of(state, p) == (kind, name)))
     json_path = "/" + path.replace(".", "/").replace("[", "/").replace("]", "") + "/name"

@@ -131,7 +131,8 @@ def _no_match(state, service: Mapping, namespace: str | None, name: str, selecto
 def _templates_in(state, namespace: str | None):
     wanted = namespace or "default"
     for kind in _TEMPLATE_KINDS:
-        for obj in state.of_kind(kind):
+        # Indexed by namespace, but for default, which also holds the objects that name no namespace.
+        for obj in state.of_kind(kind, wanted) if wanted != "default" else state.of_kind(kind):
             meta = _d(obj.get("metadata"))
             if (meta.get("namespace") or "default") != wanted or not isinstance(meta.get("name"), str):
                 continue
