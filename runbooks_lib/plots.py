@@ -67,7 +67,7 @@ def pod_status_by_workload(state: "ClusterState", namespace: str | None = None,
     fig = Figure(figsize=(11, max(2.2, 0.55 * len(counts) + 1.2)), dpi=100)
     ax = fig.add_subplot()
     _stacked_status_bars(ax, counts)
-    ax.set_title(_title("Pod status per workload", len(counts), hidden, "workloads", "the most failing pods"))
+    ax.set_title(capped_title("Pod status per workload", len(counts), hidden, "workloads", "the most failing pods"))
     fig.tight_layout()
     return fig
 
@@ -95,8 +95,8 @@ def _status_counts(pods: pd.DataFrame, labels: pd.Series, groups: pd.Series,
         group=("group", "first"), failing=("failing", "sum"))
     per_label["group_failing"] = per_group["failing"].reindex(per_label["group"]).to_numpy()
     per_label["group_restarts"] = per_group["restarts"].reindex(per_label["group"]).to_numpy()
-    worst = _worst_first(per_label[["group_failing", "group_restarts", "group", "failing"]],
-                         descending=["group_failing", "group_restarts", "failing"])[:max_rows]
+    worst = worst_first(per_label[["group_failing", "group_restarts", "group", "failing"]],
+                        descending=["group_failing", "group_restarts", "failing"])[:max_rows]
     return counts.loc[worst[::-1]], len(counts) - len(worst)
 
 
@@ -114,7 +114,7 @@ def _stacked_status_bars(ax, counts: pd.DataFrame) -> None:
     ax.set_axisbelow(True)
 
 
-def _worst_first(rank: pd.DataFrame, descending: list[str]) -> list:
+def worst_first(rank: pd.DataFrame, descending: list[str]) -> list:
     """The index of ``rank`` ordered worst first: ``descending`` columns high to low, the other
     columns and then the index itself low to high, so that ties always break the same way."""
     keys = list(rank.columns)
@@ -123,12 +123,14 @@ def _worst_first(rank: pd.DataFrame, descending: list[str]) -> list:
     return ordered["__label"].tolist()
 
 
-def _title(title: str, shown: int, hidden: int, noun: str, worst_by: str) -> str:
-    """The plot's title, saying how many rows were left out, if any, and which were kept."""
+def capped_title(title: str, shown: int, hidden: int, noun: str, worst_by: str,
+                 hint: str = "set namespace to narrow") -> str:
+    """The plot's title, saying how many rows were left out, if any, which were kept, and
+    which parameter (``hint``) brings the others into view."""
     if not hidden:
         return title
     return (f"{title}\n{shown} of {shown + hidden:,} {noun}: those with {worst_by}; "
-            f"{hidden:,} more not shown (set namespace to narrow)")
+            f"{hidden:,} more not shown ({hint})")
 
 
 def _nothing_to_plot(size: tuple[float, float], message: str) -> Figure:
@@ -166,7 +168,7 @@ def restarts_over_time(state: "ClusterState", namespace: str | None = None, max_
     ax.set_yticks(range(len(lanes)), lanes, fontsize=8)
     _time_axis(ax, state)
     ax.set_xlabel(f"time (UTC), captured {state.now:%Y-%m-%d %H:%M}")
-    ax.set_title(_title("Container restarts over time", len(lanes), hidden, "containers", "the most restarts"))
+    ax.set_title(capped_title("Container restarts over time", len(lanes), hidden, "containers", "the most restarts"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -186,7 +188,7 @@ def _restart_lanes(state: "ClusterState", timeline: pd.DataFrame, keys: pd.Serie
     rank = pd.DataFrame({"restarts": restarts.reindex(container_of_row).fillna(0).to_numpy(),
                          "time": pd.to_datetime(timeline["time"], utc=True).to_numpy()}, index=keys.index)
     rank = rank.groupby(keys).agg(restarts=("restarts", "max"), sightings=("time", "size"), latest=("time", "max"))
-    worst = _worst_first(rank, descending=["restarts", "sightings", "latest"])[:max_rows]
+    worst = worst_first(rank, descending=["restarts", "sightings", "latest"])[:max_rows]
     return worst[::-1], len(lanes) - len(worst)
 
 
@@ -202,7 +204,7 @@ def usage_against_limits(state: "ClusterState", resource: str = "memory", namesp
     if len(usage) > max_rows:
         # closest to the limit first (a missing limit or measurement ranks last), then the most used
         rank = pd.DataFrame({"of_limit": usage[f"{resource}_of_limit"].fillna(-1), "used": usage[resource].fillna(-1)})
-        worst = _worst_first(rank, descending=["of_limit", "used"])[:max_rows]
+        worst = worst_first(rank, descending=["of_limit", "used"])[:max_rows]
         usage, hidden = usage.loc[worst[::-1]], len(usage) - len(worst)
     scale, unit = (2**20, "MiB") if resource == "memory" else (1e-3, "millicores")
     used, request, limit = usage[resource] / scale, usage[f"requests_{resource}"] / scale, usage[f"limits_{resource}"] / scale
@@ -215,8 +217,8 @@ def usage_against_limits(state: "ClusterState", resource: str = "memory", namesp
     ax.scatter(limit, positions, marker="|", s=300, linewidths=2.5, color="#c62828", label="limit", zorder=3)
     ax.set_yticks(list(positions), labels, fontsize=8)
     ax.set_xlabel(unit)
-    ax.set_title(_title(f"{resource.capitalize()} use against requests and limits", len(usage), hidden, "containers",
-                        "the highest use for their limit"))
+    ax.set_title(capped_title(f"{resource.capitalize()} use against requests and limits", len(usage), hidden,
+                              "containers", "the highest use for their limit"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -248,7 +250,7 @@ def probe_failures_over_time(state: "ClusterState", namespace: str | None = None
     if len(lanes) > max_rows:
         rank = events.groupby("lane").agg(failures=("count", "sum"), events=("lane", "size"),
                                           latest=("last_seen", "max"))
-        worst = _worst_first(rank, descending=["failures", "events", "latest"])[:max_rows]
+        worst = worst_first(rank, descending=["failures", "events", "latest"])[:max_rows]
         lanes, hidden = worst[::-1], len(lanes) - len(worst)
         events = events[events["lane"].isin(lanes)]
     fig = Figure(figsize=(12, max(2.2, 0.45 * len(lanes) + 1.4)), dpi=100)
@@ -269,7 +271,7 @@ def probe_failures_over_time(state: "ClusterState", namespace: str | None = None
     ax.set_yticks(range(len(lanes)), lanes, fontsize=8)
     _time_axis(ax, state)
     ax.set_xlabel("time (UTC): first to last failure per event; dot size = failure count")
-    ax.set_title(_title("Probe failures over time", len(lanes), hidden, "container probes", "the most failures"))
+    ax.set_title(capped_title("Probe failures over time", len(lanes), hidden, "container probes", "the most failures"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -292,8 +294,8 @@ def pod_status_by_revision(state: "ClusterState", namespace: str | None = None,
     fig = Figure(figsize=(11, max(2.2, 0.5 * len(counts) + 1.2)), dpi=100)
     ax = fig.add_subplot()
     _stacked_status_bars(ax, counts)
-    ax.set_title(_title("Pod status per ReplicaSet revision", len(counts), hidden, "revisions",
-                        "the most failing pods in their Deployment"))
+    ax.set_title(capped_title("Pod status per ReplicaSet revision", len(counts), hidden, "revisions",
+                              "the most failing pods in their Deployment"))
     fig.tight_layout()
     return fig
 
