@@ -63,9 +63,12 @@ def _missing(value: Any) -> bool:
 def _row_positions(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[tuple, list[int]]:
     """Row positions by their values in ``columns``; rows with a missing value match nothing, as with ==,
     and so do rows with an unhashable one (odd data: a list where a name belongs equals no name)."""
+    values = [frame[column].tolist() for column in columns]
+    # Per column, not per row: a generator per row of a 100,000-event frame cost a third of a second.
+    present = [[type(value) is str or not _missing(value) for value in column] for column in values]
     positions: dict[tuple, list[int]] = {}
-    for position, key in enumerate(zip(*(frame[column].tolist() for column in columns))):
-        if not any(_missing(value) for value in key):
+    for position, (key, flags) in enumerate(zip(zip(*values), zip(*present))):
+        if all(flags):
             try:
                 positions.setdefault(key, []).append(position)
             except TypeError:
