@@ -579,10 +579,8 @@ def nothing_serves(state: "ClusterState", namespace: str, kind: str, name: str, 
     live = live_pods(state, namespace, kind, name)
     if all_pods_affected(affected, live):
         return True
-    mine = state.frames.lookup("pods", namespace=namespace)
-    mine = mine[mine["pod"].isin(live)]
-    return bool(live) and not mine.empty and not any(
-        _pod_ready(state.get("Pod", namespace, pod)) for pod in mine["pod"])
+    # live_pods() read these names from the namespace's rows of frames.pods: they are its pods already.
+    return bool(live) and not any(_pod_ready(state.get("Pod", namespace, pod)) for pod in live)
 
 
 def _pod_ready(pod: Any) -> bool:
@@ -693,6 +691,11 @@ class PodsByNamespace:
         # in state order; matches() still decides.
         candidates = min((by_label.get((key, value), []) for key, value in selector.items()), key=len)
         return [p for p in candidates if matches(selector, labels_of(p)) and not is_terminal(p)]
+
+
+def pods_by_namespace(state: "ClusterState") -> PodsByNamespace:
+    """The state's PodsByNamespace, built once: the Service rules share it."""
+    return once_per_state(state, PodsByNamespace, lambda: PodsByNamespace(state))
 
 
 def _pods_by_label(pods: list[dict]) -> dict[tuple[object, str], list[dict]]:

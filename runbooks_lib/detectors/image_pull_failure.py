@@ -89,7 +89,7 @@ def detect(state: "ClusterState") -> Iterable[Finding]:
         return []
     waiting = (containers["state"] == "waiting") & containers["reason"].isin(PULL_WAITING_REASONS)
     # Containers with no status yet but pull-failure events still count; running ones have recovered.
-    unknown = containers["state"].isna()
+    unknown = containers["state"].isna() & _has_pull_events(state, containers)
     candidates = containers[waiting | unknown]
     findings = []
     for (namespace, kind, workload, container), group in workload_groups(candidates):
@@ -97,6 +97,19 @@ def detect(state: "ClusterState") -> Iterable[Finding]:
         if finding is not None:
             findings.extend(finding)
     return findings
+
+
+def _has_pull_events(state: "ClusterState", containers: pd.DataFrame) -> pd.Series:
+    """Containers whose pod has an event of a pull-failure reason: without one, a container with no
+    status is no candidate, and its workload's events need not be looked up (_finding decides)."""
+    events = state.frames.events
+    pulls = events[events["reason"].isin(PULL_EVENT_REASONS) & events["object_kind"].isin(["Pod"])]
+    pulled = {(namespace, pod) for namespace, pod in zip(pulls["namespace"].tolist(), pulls["object_name"].tolist())
+              if isinstance(namespace, str) and isinstance(pod, str)}  # odd data holds anything; names are strings
+    # The namespace as workload_groups hands it to events_for
+    namespaces = containers["namespace"].fillna("").astype(str).tolist()
+    keys = zip(namespaces, containers["pod"].tolist())
+    return pd.Series([key in pulled for key in keys], index=containers.index, dtype=bool)
 
 
 def _finding(state, namespace, kind, workload, container, group) -> list[Finding]:

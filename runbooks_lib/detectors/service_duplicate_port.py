@@ -257,7 +257,9 @@ def _name_users(state, namespace: str | None, spec: Mapping, labels: Mapping) ->
                 port = _d(probe.get(handler)).get("port")
                 if isinstance(port, str) and not port.isdigit():
                     users.setdefault(port, []).append(f"the {probe_type} probe of {container.get('name')}")
-    for service in state.of_kind("Service"):
+    wanted = namespace or "default"
+    # Indexed by namespace, but for default, which also holds the Services that name no namespace.
+    for service in state.of_kind("Service", wanted) if wanted != "default" else state.of_kind("Service"):
         meta, svc_spec = _d(service.get("metadata")), _d(service.get("spec"))
         selector = svc_spec.get("selector")
         if (meta.get("namespace") or "default") != (namespace or "default") or not isinstance(selector, Mapping) \

@@ -8,8 +8,8 @@ from ..findings import Evidence, Finding, Remediation
 from ..frames import kubectl_pod_status
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import (PodsByNamespace, is_stand_in, is_terminal, labels_of, location, matches, object_name,
-                      pod_spec_path, related_findings, related_to, selector_of, to_yaml, workload_of)
+from ._common import (is_stand_in, is_terminal, labels_of, location, matches, object_name,
+                      pod_spec_path, pods_by_namespace, related_findings, related_to, selector_of, to_yaml, workload_of)
 from ._common import as_list as _l, as_mapping as _d
 
 RULE_ID = "service-no-endpoints"
@@ -41,7 +41,7 @@ _TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Repl
 ))
 def detect(state) -> Iterable[Finding]:
     runtime = RUNTIME in state.capabilities
-    pods_by_namespace = PodsByNamespace(state)
+    by_namespace = pods_by_namespace(state)
     findings = []
     for service in state.of_kind("Service"):
         meta, spec = _d(service.get("metadata")), _d(service.get("spec"))
@@ -50,10 +50,9 @@ def detect(state) -> Iterable[Finding]:
         if not isinstance(name, str) or selector is None or spec.get("type") == "ExternalName":
             continue
         namespace = meta.get("namespace")
-        pods = pods_by_namespace.in_namespace(namespace)
-        matched = pods_by_namespace.selected(namespace, selector)
+        matched = by_namespace.selected(namespace, selector)
         if not matched:
-            finding = _no_match(state, service, namespace, name, selector, pods)
+            finding = _no_match(state, service, namespace, name, selector, by_namespace.in_namespace(namespace))
         elif runtime and spec.get("publishNotReadyAddresses") is not True:
             finding = _none_ready(state, service, namespace, name, selector, matched)
         else:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
-from ._common import (PodsByNamespace, container_path, is_stand_in, location, object_name, pod_spec_path,
+from ._common import (container_path, is_stand_in, location, object_name, pod_spec_path, pods_by_namespace,
                       selected_pods, to_yaml, workload_of)
 from ._common import as_list as _l, as_mapping as _d
 
@@ -37,14 +37,14 @@ RULE_ID = "service-target-port-missing"
     needs=frozenset(),
 ))
 def detect(state) -> Iterable[Finding]:
-    pods_by_namespace = PodsByNamespace(state)
+    by_namespace = pods_by_namespace(state)
     findings = []
     for service in state.of_kind("Service"):
         meta, spec = _d(service.get("metadata")), _d(service.get("spec"))
         name = meta.get("name")
         if not isinstance(name, str) or spec.get("type") == "ExternalName":
             continue
-        pods = selected_pods(pods_by_namespace, service)
+        pods = selected_pods(by_namespace, service)
         if not pods:
             continue  # service-no-endpoints reports it
         for index, port in enumerate(_l(spec.get("ports"))):
