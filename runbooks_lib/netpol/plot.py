@@ -2,6 +2,10 @@
 
 Built on ``matplotlib.figure.Figure`` directly, so nothing is registered with
 pyplot: notebooks display the returned figure, and no global state leaks.
+
+Like the other plots (``runbooks_lib.plots``), a namespace with more than ``MAX_ROWS``
+workloads draws only the ones that matter most, and its title says how many more there are;
+smaller namespaces are drawn as they always were.
 """
 
 from __future__ import annotations
@@ -11,13 +15,25 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from ..plots import MAX_ROWS, capped_title, worst_first
+
 DENIED_COLOUR = "#d9534f"
 ALLOWED_COLOUR = "#5cb85c"
 
 
 def plot_reachability(matrix_frame: pd.DataFrame, asymmetric_frame: pd.DataFrame | None = None,
-                      title: str = "Reachability") -> Figure:
-    """Allowed cells green, denied red; asymmetric cells hatched and marked "!"."""
+                      title: str = "Reachability", workload: str | None = None, max_rows: int = MAX_ROWS) -> Figure:
+    """Allowed cells green, denied red; asymmetric cells hatched and marked "!".
+
+    At most ``max_rows`` workloads, the same ones as sources and destinations: ``workload``
+    ("name" or "Kind/name") first, then those in the most asymmetric, then denied flows.
+    """
+    kept, hidden = _kept_workloads(matrix_frame, asymmetric_frame, workload, max_rows)
+    if hidden:
+        matrix_frame = matrix_frame.loc[[w for w in kept if w in matrix_frame.index],
+                                        [w for w in kept if w in matrix_frame.columns]]
+        title = capped_title(title, len(kept), hidden, "workloads", "the most asymmetric, then denied flows",
+                             hint="set workload to keep one in view")
     rows, columns = list(matrix_frame.index), list(matrix_frame.columns)
     # Room for the cells plus the longest labels (about 0.07 inch per character at 8pt).
     row_label = max((len(str(r)) for r in rows), default=0) * 0.07
@@ -56,3 +72,28 @@ def plot_reachability(matrix_frame: pd.DataFrame, asymmetric_frame: pd.DataFrame
                                label="! asymmetric: one side allows, the other denies")],
                 loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     return figure
+
+
+def _kept_workloads(matrix_frame: pd.DataFrame, asymmetric_frame: pd.DataFrame | None, workload: str | None,
+                    max_rows: int) -> tuple[list, int]:
+    """The workloads to draw, most relevant first, and how many were left out (none: draw all as given)."""
+    labels = pd.Index(matrix_frame.index).union(pd.Index(matrix_frame.columns), sort=False)
+    if len(labels) <= max_rows:
+        return list(labels), 0
+    denied = ~matrix_frame.astype(bool)
+    if asymmetric_frame is None:
+        asymmetric = pd.DataFrame(False, index=matrix_frame.index, columns=matrix_frame.columns)
+    else:
+        asymmetric = asymmetric_frame.reindex(index=matrix_frame.index, columns=matrix_frame.columns,
+                                              fill_value=False).astype(bool)
+
+    def flows(cells: pd.DataFrame) -> pd.Series:
+        # as source plus as destination: a workload denied to itself counts twice, it cannot reach its own peers
+        return (cells.sum(axis=1).reindex(labels, fill_value=0)
+                + cells.sum(axis=0).reindex(labels, fill_value=0))
+
+    # the workload asked for (by default that of the worst finding), as "Kind/name" or just "name"
+    named = (labels == workload) | labels.astype(str).str.endswith(f"/{workload}") if workload else False
+    rank = pd.DataFrame({"named": named, "asymmetric": flows(asymmetric), "denied": flows(denied)}, index=labels)
+    kept = worst_first(rank, descending=["named", "asymmetric", "denied"])[:max_rows]
+    return kept, len(labels) - len(kept)
