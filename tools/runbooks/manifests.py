@@ -76,7 +76,7 @@ engine = PolicyEngine.cached_for(state)
 focus_namespace, focus_workload, ports = rb.netpol_focus(state, result.findings, namespace, workload, port)
 for each_port in ports:
     allowed, asymmetric = engine.workload_matrix(focus_namespace, each_port)
-    rb.show(plot_reachability(allowed, asymmetric, f"{focus_namespace}: TCP {each_port}"))
+    rb.show(plot_reachability(allowed, asymmetric, f"{focus_namespace}: TCP {each_port}", workload=focus_workload))
 """),
         md("""
 **Gate a pipeline on it.** `runbooks audit deployments/overlays/staging --out audit/ --fail-on

@@ -67,7 +67,7 @@ it. A red **!** on the diagonal is a workload that cannot reach its own peers.
         code("""
 for each_port in ports:
     allowed, asymmetric = engine.workload_matrix(namespace, each_port)
-    rb.show(plot_reachability(allowed, asymmetric, f"{namespace}: TCP {each_port}"))
+    rb.show(plot_reachability(allowed, asymmetric, f"{namespace}: TCP {each_port}", workload=workload))
 """),
         md("""
 ## 4. Why each denied flow is denied
