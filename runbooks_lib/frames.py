@@ -102,16 +102,30 @@ class Frames:
         from an index built once per set of columns: a check run per workload stays linear in
         the cluster's size instead of scanning every row each time (quadratic)."""
         frame = getattr(self, table)
-        columns = tuple(equal)
+        positions = self._positions(table, tuple(equal), tuple(equal.values()))
+        return frame.iloc[positions] if positions else frame.iloc[0:0]
+
+    def lookup_isin(self, table: str, column: str, values: Iterable[Any], **equal: Any) -> pd.DataFrame:
+        """The rows of ``lookup(table, **equal)`` whose ``column`` is one of ``values``, in the frame's order.
+
+        The same rows as ``frame[... & frame[column].isin(values)]`` (a missing value among ``values``
+        matches nothing, though), without slicing out every row that matches ``equal`` first: the
+        events of a few pods, not those of their whole namespace."""
+        frame = getattr(self, table)
+        columns, fixed = (*equal, column), tuple(equal.values())
+        positions = sorted({position for value in set(values)
+                            for position in self._positions(table, columns, (*fixed, value)) or ()})
+        return frame.iloc[positions]
+
+    def _positions(self, table: str, columns: tuple[str, ...], wanted: tuple) -> list[int] | None:
+        """Positions of the rows whose ``columns`` equal ``wanted``, from an index built once per columns."""
         index = self._lookups.get((table, columns))
         if index is None:
-            index = self._lookups[(table, columns)] = _row_positions(frame, columns)
-        wanted = tuple(equal.values())
+            index = self._lookups[(table, columns)] = _row_positions(getattr(self, table), columns)
         try:
-            positions = None if any(_missing(value) for value in wanted) else index.get(wanted)
+            return None if any(_missing(value) for value in wanted) else index.get(wanted)
         except TypeError:  # an unhashable value asked for: no row holds it (see _row_positions)
-            positions = None
-        return frame.iloc[positions] if positions else frame.iloc[0:0]
+            return None
 
     # -- pods ------------------------------------------------------------------
     POD_COLUMNS = ["namespace", "pod", "uid", "workload_kind", "workload", "replicaset", "revision", "ready",
