@@ -14,7 +14,7 @@ from ..event_messages import ContainerConfigError, parse_container_config_error
 from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import (SpecContainer, container_count, event_evidence, events_for, object_name, pods_phrase,
+from ._common import (SpecContainer, container_count, event_evidence, events_for, frame_rows, object_name, pods_phrase,
                       spec_container, status_path, to_yaml, top_event, workload_groups)
 from ._common import as_list as _l, as_mapping as _d, nonempty_str as _str
 
@@ -143,7 +143,7 @@ def detect(state: "ClusterState") -> Iterable[Finding]:
                             & events["message"].fillna("").str.startswith("Error: ")]
         # Group pods by the error they show: one finding per missing object or key.
         by_error: dict[str, tuple[ContainerConfigError, list]] = {}
-        for row in group.itertuples(index=False):
+        for row in frame_rows(group):
             message = _str(row.message)
             if message is None:  # the waiting message can be empty; the kubelet's event has it
                 pod_events = events[events["object_name"] == row.pod] if not events.empty else events

@@ -26,8 +26,8 @@ from ..log_exceptions import last_exception as _last_exception
 from ..registry import Rule, detector
 from ..state import RUNTIME
 from ..timeutil import format_time, human_duration
-from ._common import (container_count, event_evidence, events_for, object_name, pods_phrase, status_path, top_event,
-                      workload_groups)
+from ._common import (container_count, event_evidence, events_for, frame_rows, object_name, pods_phrase, status_path,
+                      top_event, workload_groups)
 from ._common import int_or_none as _int_or_none, nonempty_str as _str, number_or_none as _num, time_or_none as _time
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def detect(state: "ClusterState") -> Iterable[Finding]:
     # Only a container that restarted, or waits in a crash back-off, can pass _is_crashing: the per-row
     # test (slow on a whole cluster's containers) runs on those only.
     maybe = containers[containers["reason"].isin(CRASH_WAITING_REASONS) | (containers["restarts"] > 0)]
-    crashing = [_is_crashing(row, state) for row in maybe.itertuples(index=False)]
+    crashing = [_is_crashing(row, state) for row in frame_rows(maybe)]
     candidates = maybe[pd.Series(crashing, index=maybe.index, dtype=bool)]
     findings = []
     for (namespace, workload_kind, workload, container), group in workload_groups(candidates):
@@ -198,7 +198,7 @@ def _is_crashing(row, state: "ClusterState") -> bool:
 def _finding(state: "ClusterState", namespace: str, workload_kind: str, workload: str, container: str,
              group: pd.DataFrame) -> Finding | None:
     names = _app_names(workload, container, group)
-    crashes = [_pod_crash(state, namespace, container, row, names) for row in group.itertuples(index=False)]
+    crashes = [_pod_crash(state, namespace, container, row, names) for row in frame_rows(group)]
     if not crashes:
         return None
     total_pods = _pods_of_workload(state, namespace, workload_kind, workload)

@@ -10,8 +10,8 @@ from ..event_messages import classify_image_pull
 from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import (container_count, container_patch, event_evidence, events_for, object_name, pod_template_patch,
-                      pods_phrase, spec_container, status_path, to_yaml, workload_groups)
+from ._common import (container_count, container_patch, event_evidence, events_for, frame_rows, object_name,
+                      pod_template_patch, pods_phrase, spec_container, status_path, to_yaml, workload_groups)
 from ._common import as_list as _l, as_mapping as _d, nonempty_str as _str
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def _has_pull_events(state: "ClusterState", containers: pd.DataFrame) -> pd.Seri
 def _finding(state, namespace, kind, workload, container, group) -> list[Finding]:
     events = _pull_events(state, namespace, sorted(group["pod"].astype(str)), container)
     with_events = {pod for pod in events["object_name"].tolist() if isinstance(pod, str)}
-    rows = [row for row in group.itertuples(index=False) if row.state == "waiting" or row.pod in with_events]
+    rows = [row for row in frame_rows(group) if row.state == "waiting" or row.pod in with_events]
     if not rows:
         return []
     # One finding per image: a Deployment mid-rollout can have a good and a bad one.
@@ -136,7 +136,7 @@ def _image_finding(state, namespace, kind, workload, container, image, rows, eve
             verdicts.append((classify_image_pull(row.reason, _str(row.message) or ""), None))
     newest_first = events.sort_values("last_seen", ascending=False, kind="stable")
     event_verdicts = [(classify_image_pull(event.reason, event.message), event)
-                      for event in newest_first.itertuples(index=False)]
+                      for event in frame_rows(newest_first)]
     specificity = lambda item: _SPECIFICITY.get(item[0].category, 0)  # noqa: E731
     best, _ = max(verdicts + event_verdicts, key=specificity) if verdicts or event_verdicts else (None, None)
     # The event that says it best leads the event evidence (a waiting message may have said it first).
@@ -169,7 +169,7 @@ def _image_finding(state, namespace, kind, workload, container, image, rows, eve
     chosen = []
     if best_event is not None:
         chosen.append(best_event)
-    for event in events.sort_values(["count", "last_seen"], ascending=False, kind="stable").itertuples(index=False):
+    for event in frame_rows(events.sort_values(["count", "last_seen"], ascending=False, kind="stable")):
         if len(chosen) >= 3:
             break
         if all(event.name != other.name or event.namespace != other.namespace for other in chosen) and \
@@ -206,8 +206,8 @@ def _previous_image(state: "ClusterState", namespace: str, workload: str, contai
     replicasets = state.frames.replicasets
     if replicasets.empty:
         return None
-    rows = state.frames.lookup("replicasets", namespace=namespace, owner=workload)
-    for row in rows.itertuples(index=False):  # newest revision first
+    owned = state.frames.lookup("replicasets", namespace=namespace, owner=workload)
+    for row in frame_rows(owned):  # newest revision first
         rs = state.get("ReplicaSet", namespace, row.name)
         spec = spec_container(state, "ReplicaSet", namespace, str(row.name), container) if rs else None
         image = _str(spec.spec.get("image")) if spec else None

@@ -13,8 +13,8 @@ from ..quantity import format_memory
 from ..registry import Rule, detector
 from ..state import RUNTIME
 from ..timeutil import format_time
-from ._common import (container_count, container_patch, event_evidence, events_for, object_name, pods_phrase,
-                      spec_container, status_path, top_event, workload_groups)
+from ._common import (container_count, container_patch, event_evidence, events_for, frame_rows, object_name,
+                      pods_phrase, spec_container, status_path, top_event, workload_groups)
 from ._common import as_mapping as _d, int_or_none as _int_or_none, nonempty_str as _str, number_or_none as _num
 from ._common import time_or_none as _time
 
@@ -81,7 +81,7 @@ def detect(state: "ClusterState") -> Iterable[Finding]:
 
 def _finding(state: "ClusterState", namespace: str, workload_kind: str, workload: str, container: str,
              group: pd.DataFrame) -> Finding:
-    rows = list(group.itertuples(index=False))
+    rows = frame_rows(group)
     pods = tuple(sorted(str(row.pod) for row in rows))
     restarts = sum(int(row.restarts or 0) for row in rows)
     looping = any(row.state == "waiting" and _str(row.reason) == "CrashLoopBackOff" for row in rows)
@@ -130,9 +130,9 @@ def _usage(state: "ClusterState", namespace: str, container: str, pods: tuple[st
     usage = state.frames.resource_usage
     if usage.empty:
         return []
-    rows = state.frames.lookup("resource_usage", namespace=namespace, container=container)
-    rows = rows[rows["pod"].isin(pods)]
-    return [(str(row.pod), float(row.memory)) for row in rows.itertuples(index=False)
+    mine = state.frames.lookup("resource_usage", namespace=namespace, container=container)
+    mine = mine[mine["pod"].isin(pods)]
+    return [(str(row.pod), float(row.memory)) for row in frame_rows(mine, ["pod", "memory"])
             if _num(row.memory) is not None]
 
 

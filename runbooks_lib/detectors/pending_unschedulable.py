@@ -13,7 +13,8 @@ from ..quantity import format_memory, parse_quantity
 from ..registry import Rule, detector
 from ..state import RUNTIME
 from ._common import as_list as _l, as_mapping as _d
-from ._common import container_path, event_evidence, object_name, pod_spec_path, pod_template_patch, to_yaml
+from ._common import (container_path, event_evidence, frame_rows, object_name, pod_spec_path, pod_template_patch,
+                      to_yaml)
 
 RULE_ID = "pending-unschedulable"
 
@@ -86,7 +87,7 @@ def detect(state) -> Iterable[Finding]:
     nodes = state.frames.nodes
 
     groups: dict[tuple[str, str, str], list[dict]] = {}
-    for row in pods[pods["phase"].isin(["Pending"])].itertuples(index=False):
+    for row in frame_rows(pods[pods["phase"].isin(["Pending"])]):
         raw = state.get("Pod", row.namespace, row.pod) or {}
         spec = _d(raw.get("spec"))
         if spec.get("nodeName"):
@@ -123,7 +124,7 @@ def _finding(state, namespace: str, kind: str, name: str, members: list[dict], p
     if all_events is not None:
         newest_per_message = (all_events.sort_values("last_seen", kind="stable", na_position="first")
                               .drop_duplicates("message", keep="last"))
-        for row in newest_per_message.iloc[::-1].itertuples(index=False):
+        for row in frame_rows(newest_per_message)[::-1]:
             messages.append(row.message)
             if len([e for e in evidence if e.source == "event"]) < _MAX_EVENT_EVIDENCE:
                 evidence.append(event_evidence(row))

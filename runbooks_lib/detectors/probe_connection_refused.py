@@ -15,8 +15,8 @@ from ..registry import Rule, detector
 from ..state import RUNTIME, ClusterState
 from ..timeutil import ago
 from ._common import (RESTARTING_PROBES, affected_pods_phrase, container_patch, container_path, crashes_on_its_own,
-                      event_window, events_evidence, group_events, live_pods, nothing_serves, object_name, probe_events,
-                      probe_field_evidence, probe_spec, readiness_evidence)
+                      event_window, events_evidence, frame_rows, group_events, live_pods, nothing_serves, object_name,
+                      probe_events, probe_field_evidence, probe_spec, readiness_evidence)
 from .probe_port_not_served import HEALTH_SERVER, explained_findings
 
 RULE_ID = "probe-connection-refused"
@@ -101,7 +101,8 @@ def detect(state: ClusterState) -> Iterable[Finding]:
 def _declared_ports(state: ClusterState, namespace: str, pods: list[str], container: str | None) -> list[tuple]:
     mine = state.frames.lookup("ports", namespace=namespace, container=container)
     mine = mine[mine["pod"].isin(pods)]
-    return sorted({(row.name, int(row.port), row.protocol, int(row.index)) for row in mine.itertuples(index=False)
+    declared = frame_rows(mine, ["name", "port", "protocol", "index"])
+    return sorted({(row.name, int(row.port), row.protocol, int(row.index)) for row in declared
                    if row.port == row.port and row.port is not None},
                   key=lambda p: (p[1], str(p[0])))
 

@@ -12,7 +12,7 @@ from ..findings import Evidence, Finding, Remediation
 from ..quantity import format_memory
 from ..registry import Rule, detector
 from ..state import METRICS, RUNTIME
-from ._common import as_list as _l, as_mapping as _d, container_patch, container_path, object_name
+from ._common import as_list as _l, as_mapping as _d, container_patch, container_path, frame_rows, object_name
 
 RULE_ID = "resource-pressure"
 
@@ -92,7 +92,7 @@ def _limit_finding(state, resource: str, namespace: str, kind: str, workload: st
     index = indexes.get((namespace, rows.iloc[0]["pod"], container))
     raw_limit = _raw_resource(state, namespace, rows.iloc[0]["pod"], container, "limits", resource)
     evidence = []
-    for row in rows.itertuples(index=False):
+    for row in frame_rows(rows):
         use, of = getattr(row, resource), getattr(row, ratio_column)
         evidence.append(Evidence("metric", f"Pod {row.pod} container {container}: {resource} {fmt(use)} of "
                                            f"{fmt(getattr(row, f'limits_{resource}'))} limit ({_percent(of)})",
@@ -160,7 +160,7 @@ def _no_request_findings(state, usage: pd.DataFrame | None) -> list[Finding]:
                 f"container {container} sets no requests and no limits",
                 path=container_path(obj_kind, index, "resources"), value={},
                 object=object_name(obj_kind, namespace, obj_name)))
-        setters = sorted({f"{r.workload_kind} {r.workload}" for r in others.itertuples(index=False)})
+        setters = sorted({f"{r.workload_kind} {r.workload}" for r in frame_rows(others, ["workload_kind", "workload"])})
         evidence.append(Evidence("field", f"other workloads in {namespace} set them: {', '.join(setters[:5])}"
                                           + (", ..." if len(setters) > 5 else "")))
         if best_effort:

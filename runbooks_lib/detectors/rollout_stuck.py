@@ -14,7 +14,7 @@ from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME
 from ._common import as_list as _l, as_mapping as _d
-from ._common import event_evidence, events_for, object_name, related_findings, related_to
+from ._common import event_evidence, events_for, frame_rows, object_name, related_findings, related_to
 
 RULE_ID = "rollout-stuck"
 
@@ -26,6 +26,7 @@ FAILING_STATUSES = {"CrashLoopBackOff", "Error", "ImagePullBackOff", "ErrImagePu
 NOT_READY_GRACE = timedelta(minutes=5)
 _MAX_POD_EVIDENCE = 5
 _RS_IN_MESSAGE = re.compile(r'ReplicaSet "([^"]+)"')
+_POD_EVIDENCE_COLUMNS = ["pod", "status", "ready", "restarts"]  # of frames.pods, what pod_status_evidence reads
 
 
 @detector(Rule(
@@ -206,7 +207,7 @@ def _statefulset_candidate(state, statefulset: Mapping) -> dict | None:
     if failing.empty:
         return None
     revision_of = {row.pod: _d(_d(_d(state.get("Pod", namespace, row.pod)).get("metadata")).get("labels")).get(
-        "controller-revision-hash") for row in workload_pods.itertuples(index=False)}
+        "controller-revision-hash") for row in frame_rows(workload_pods, ["pod"])}
     new_pods = workload_pods[[revision_of.get(p) == update_revision for p in workload_pods["pod"]]] \
         if isinstance(update_revision, str) else workload_pods.iloc[0:0]
     return {"kind": "StatefulSet", "namespace": namespace, "name": name, "object": statefulset, "desired": desired,
@@ -246,14 +247,14 @@ def _finding(state, c: dict, related: list[Finding]) -> Finding:
                 object=object_name("ReplicaSet", namespace, newest["name"])))
         if c["revision_name"]:
             created = events_for(state, namespace, "ReplicaSet", [c["revision_name"]], ["FailedCreate"])
-            for row in created.iloc[::-1].head(2).itertuples(index=False):
+            for row in frame_rows(created)[::-1][:2]:
                 evidence.append(event_evidence(row))
     else:
         evidence.append(Evidence.from_status(
             f"updateRevision {c['revision_name']} vs currentRevision {c['current_revision']}: {c['updated']} of "
             f"{c['desired']} replicas updated, {c['ready']} ready", path="status.updateRevision",
             value=c["revision_name"], object=target))
-    for row in shown.sort_values("pod").head(_MAX_POD_EVIDENCE).itertuples(index=False):
+    for row in frame_rows(shown.sort_values("pod").head(_MAX_POD_EVIDENCE), _POD_EVIDENCE_COLUMNS):
         evidence.append(pod_status_evidence(state, namespace, row))
 
     summary = _summary(c, shown, linked)

@@ -9,7 +9,7 @@ from typing import Any
 from ..findings import Evidence, Finding, Remediation
 from ..registry import Rule, detector
 from ..state import RUNTIME
-from ._common import as_mapping as _d, location, object_name, to_yaml
+from ._common import as_mapping as _d, frame_rows, location, object_name, to_yaml
 
 RULE_ID = "stale-replicasets"
 
@@ -60,7 +60,7 @@ def detect(state) -> Iterable[Finding]:
         if current is None and not revisions.empty:
             current = int(revisions.max())
         stale = []
-        for row in owned.itertuples(index=False):
+        for row in frame_rows(owned):
             rs = state.get("ReplicaSet", namespace, row.name) or {}
             desired = _d(rs.get("spec")).get("replicas")
             running = row.current
