@@ -1,4 +1,5 @@
-"""Helpers the rules share (runbooks_lib/detectors/_common.py) that stand in for slower pandas calls."""
+"""Helpers the rules rely on to stay fast (detectors/_common.py, Frames lookups): same answers as the pandas
+calls they replace."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 
 import pandas as pd
 
+from builders import NS, event, pod, state_of
 from runbooks_lib import load
 from runbooks_lib.detectors._common import frame_rows
 
@@ -35,3 +37,26 @@ def test_frame_rows_are_what_itertuples_gives():
             assert all(_same(a, b) for a, b in zip(mine, theirs)), (mine, theirs)
     some = frame_rows(frames.pods, ["pod", "restarts"])
     assert [(r.pod, r.restarts) for r in some] == [(r.pod, r.restarts) for r in frames.pods.itertuples(index=False)]
+
+
+def test_lookup_isin_is_the_mask_it_replaces():
+    frames = load("staging-incident").frames
+    frame = frames.events
+    names = sorted(set(frame["object_name"].dropna()))
+    for namespace in sorted(set(frame["namespace"].dropna())) + ["nowhere"]:
+        for wanted in (names[:1], names[::3], names[-2:] + ["no-such-object"], []):
+            expected = frame[(frame["namespace"] == namespace) & (frame["object_kind"] == "Pod")
+                             & frame["object_name"].isin(wanted)]
+            got = frames.lookup_isin("events", "object_name", wanted, namespace=namespace, object_kind="Pod")
+            assert got.index.tolist() == expected.index.tolist(), (namespace, wanted)
+
+
+def test_lookups_skip_rows_with_unhashable_values():
+    web = pod("web-1")
+    odd = event(web, "BackOff", "Back-off restarting failed container")
+    odd["involvedObject"]["kind"] = ["Pod"]  # odd data: a list where the kind belongs
+    fine = event(web, "Killing", "Stopping container app")
+    frames = state_of(web, odd, fine).frames
+    assert frames.lookup("events", namespace=NS, object_kind="Pod")["reason"].tolist() == ["Killing"]
+    assert frames.lookup_isin("events", "object_name", ["web-1"], object_kind="Pod")["reason"].tolist() == ["Killing"]
+    assert frames.lookup("events", object_kind=["Pod"]).empty  # asking for an unhashable value matches nothing
