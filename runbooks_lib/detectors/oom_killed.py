@@ -130,8 +130,7 @@ def _usage(state: "ClusterState", namespace: str, container: str, pods: tuple[st
     usage = state.frames.resource_usage
     if usage.empty:
         return []
-    mine = state.frames.lookup("resource_usage", namespace=namespace, container=container)
-    mine = mine[mine["pod"].isin(pods)]
+    mine = state.frames.lookup_isin("resource_usage", "pod", pods, namespace=namespace, container=container)
     return [(str(row.pod), float(row.memory)) for row in frame_rows(mine, ["pod", "memory"])
             if _num(row.memory) is not None]
 

@@ -157,8 +157,9 @@ def _deployment_candidate(state, deployment: Mapping) -> dict | None:
     owned = state.frames.lookup("replicasets", namespace=namespace, owner=name)
     named = _RS_IN_MESSAGE.search(str((progressing or {}).get("message") or ""))
     newest = None
-    if named and not owned[owned["name"] == named.group(1)].empty:
-        newest = owned[owned["name"] == named.group(1)].iloc[0]
+    owned_names = owned["name"].tolist()
+    if named and named.group(1) in owned_names:
+        newest = owned.iloc[owned_names.index(named.group(1))]
     elif not owned.empty and owned["revision"].notna().any():
         newest = owned.sort_values("revision", ascending=False, na_position="last").iloc[0]
     workload_pods = state.frames.lookup("pods", namespace=namespace, workload_kind="Deployment", workload=name)
