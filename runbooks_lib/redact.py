@@ -19,7 +19,7 @@ import json
 import os
 import re
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from .podlogs import ContainerLog
 from .state import ClusterState, LogStore
@@ -108,31 +108,73 @@ _NOT_A_SECRET = re.compile(
     r"|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\([A-Za-z_][A-Za-z0-9_]*\))", re.IGNORECASE)
 _LOOKS_LIKE_CREDENTIAL = re.compile(r"[0-9!@#$%^&*+=/\\~|<>_]")
 
-# One scan of the lowered text decides whether any pattern can match at all.
-_TRIGGER = re.compile(
-    r"pass|pwd|secret|token|sig|(?:api|access|account|private|signing|encryption|master|subscription|key)[_-]?"
-    r"(?:key|data)|authorization|bearer|://|akia|asia|aiza|ya29\.|-----begin|eyj|gh[opusr]_|github_pat_"
-    r"|xox[baprs]-|[sr]k_(?:live|test)_|@(?:tcp|udp|unix)|oracle:thin|basic")
+# Words in the lowered text without which no pattern can match: one scan for them, and a text
+# holding none is returned as it is.
+_TRIGGER_WORDS = (
+    "pass", "pwd", "secret", "token", "sig", "authorization", "bearer", "basic", "://", "oracle:thin",
+    *(prefix + separator + suffix
+      for prefix in ("api", "access", "account", "private", "signing", "encryption", "master", "subscription", "key")
+      for separator in ("", "_", "-") for suffix in ("key", "data")),
+    "akia", "asia", "aiza", "ya29.", "-----begin", "eyj", *(f"gh{kind}_" for kind in "opusr"), "github_pat_",
+    *(f"xox{kind}-" for kind in "baprs"), *(f"{kind}k_{mode}_" for kind in "sr" for mode in ("live", "test")),
+    *(f"@{network}" for network in ("tcp", "udp", "unix")))
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+
+def _trie_regex(words) -> re.Pattern:
+    """A regex finding any of ``words``, common prefixes factored out (p(?:ass|wd)|s(?:ecret|ig)):
+    re tries alternatives one by one at each character, so this scans twice as fast as
+    word|word|... A word starting with a shorter one (signing_key, sig) is left out: a search
+    finds the shorter one anyway."""
+    trie: dict = {}  # char -> subtree; "" marks the end of a word
+    for word in sorted(words, key=len):
+        node = trie
+        for char in word:
+            if "" in node:
+                break  # a shorter word ends here
+            node = node.setdefault(char, {})
+        else:
+            node[""] = {}
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return re.compile(pattern(trie))
+
+
+_TRIGGER = _trie_regex(_TRIGGER_WORDS)
 
 
 def redact_text(text: str) -> str:
     """``text`` with every credential it holds masked; the text itself when it holds none."""
-    known = _MEMO.get(text)
-    if known is not None:
-        return known
-    redacted = _redact_uncached(text)
-    if len(text) <= _MEMO_TEXT_LIMIT:
-        if len(_MEMO) >= _MEMO_ENTRIES:
-            _MEMO.clear()
-        _MEMO[text] = redacted
-    return redacted
+    known = _CLEAN.get(text)
+    if known is None:
+        known = _MASKED.get(text)
+        if known is None:
+            known = _redact_uncached(text)
+            _remember(text, known)
+    return known
 
 
-# Names, labels, images and flags repeat across thousands of objects: remember short ones.
-_MEMO: dict[str, str] = {}
+# Names, labels, images and flags repeat across thousands of objects: remember short ones. A clean
+# one maps to one object of its own, which the object walk below puts in place of every equal copy:
+# a snapshot of 10,000 pods holds 4 million string values, only half a million of them distinct.
+_CLEAN: dict[str, str] = {}
+_MASKED: dict[str, str] = {}
 _MEMO_TEXT_LIMIT = 256
 _MEMO_ENTRIES = 1 << 17
+
+
+def _remember(text: str, redacted: str) -> None:
+    if len(text) > _MEMO_TEXT_LIMIT:
+        return
+    memo = _CLEAN if redacted == text else _MASKED
+    if len(memo) >= _MEMO_ENTRIES:
+        memo.clear()
+    memo[text] = text if memo is _CLEAN else redacted
 
 
 def _redact_uncached(text: str) -> str:
@@ -144,7 +186,7 @@ def _redact_uncached(text: str) -> str:
         # (a masked value followed by "@tcp("), and redacting twice must change nothing.
         before = text
         for triggers, rule in _RULES:
-            if any(trigger in low for trigger in triggers):
+            if any(map(low.__contains__, triggers)):  # map: no generator frame per rule
                 redacted = rule(text, low)
                 if redacted != text:
                     text, low = redacted, _lower(redacted)
@@ -378,6 +420,10 @@ _RULES: list[tuple[tuple[str, ...], Callable[[str, str], str]]] = [
 
 
 # -- objects -------------------------------------------------------------------------------
+#
+# Objects are masked in place: what a loader reads belongs to nobody else yet, so only a string
+# holding a credential gets a new object, and no second copy of a big snapshot is ever built. Each
+# walk function says whether it masked anything (for last-applied-configuration).
 
 # Env var (and ConfigMap key) names whose literal value is a credential.
 _SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credentials", re.IGNORECASE)
@@ -385,85 +431,122 @@ _PATH_NAME = re.compile(r"(?:_FILE|_PATH|_DIR|_FILENAME|CREDENTIALS)$", re.IGNOR
 _BOOLEAN = frozenset({"", "true", "false", "yes", "no", "on", "off"})
 
 
+def redact_in_place(objects: Iterable[dict]) -> None:
+    """Mask the credentials in these Kubernetes objects (dicts) themselves. Equal strings in them
+    become one object, the memo's: a big snapshot repeats most of its strings."""
+    for obj in objects:
+        _mask_object(obj)
+
+
 def redact_object(obj: Any) -> Any:
     """A redacted deep copy of a Kubernetes object (or any JSON value)."""
-    return _redact_object(obj, True)
+    holder = [_copied(obj)]
+    _mask_root(holder)
+    return holder[0]
 
 
-def _redact_object(obj: Any, copy: bool) -> Any:
-    redacted = _redact(obj, copy)
-    if type(obj) is dict and obj.get("kind") == "ConfigMap" and isinstance(obj.get("data"), dict):
-        data = {name: _redact_named_value(name, item, copy) for name, item in obj["data"].items()}
-        if copy or data != obj["data"]:
-            redacted = dict(redacted) if redacted is obj else redacted
-            redacted["data"] = data
-    return redacted
-
-
-def _redact(value: Any, copy: bool) -> Any:
-    """The redacted value. With ``copy`` False, whatever holds no credential is returned as is
-    (not copied): half the cost on a big snapshot, for the states ``load`` throws away."""
+def _copied(value: Any) -> Any:
     kind = type(value)
-    if kind is str:
-        return redact_text(value)
     if kind is dict:
-        return _redact_dict(value, copy)
+        return {name: _copied(item) for name, item in value.items()}
     if kind is list:
-        return _redact_list(value, None, copy)
+        return [_copied(item) for item in value]
     return value
 
 
-def _redact_dict(value: dict, copy: bool) -> dict:
-    # The hot loop of a big snapshot: types are tested inline, strings go to the memo first.
-    memo = _MEMO
-    out = {} if copy else None
+def _mask_root(holder: list) -> bool:
+    """Mask holder[0], a whole value (an object gets the ConfigMap rule, a string is replaced)."""
+    value = holder[0]
+    return _mask_object(value) if type(value) is dict else _mask_item(holder, 0, value)
+
+
+def _mask_object(obj: dict) -> bool:
+    data = obj.get("data")
+    if obj.get("kind") != "ConfigMap" or not isinstance(data, dict):
+        return _mask_dict(obj)
+    masked = False
+    for name, item in obj.items():
+        if name != "data":
+            masked |= _mask_entry(obj, name, item)
+    for name, item in data.items():  # keys named like credentials: their values are masked whole
+        masked |= _masked_by_name(data, name, name, item) or _mask_item(data, name, item)
+    return masked
+
+
+def _mask_dict(value: dict) -> bool:
+    # The hot loop of a big snapshot: _mask_entry inlined, strings looked up in the memo first.
+    clean = _CLEAN
+    masked = False
     for name, item in value.items():
         kind = type(item)
         if kind is str:
-            new = memo.get(item)
-            if new is None:
-                new = redact_text(item)
-            if out is None and new == item:
-                continue
+            known = clean.get(item)
+            if known is None:
+                known = redact_text(item)
+                masked |= known != item
+            if known is not item:
+                value[name] = known  # masked, or the memo's equal string: one object for all copies
         elif kind is dict:
-            new = _redact_annotations(item, copy) if name == "annotations" else _redact_dict(item, copy)
+            masked |= _mask_annotations(item) if name == "annotations" else _mask_dict(item)
         elif kind is list:
-            new = _redact_list(item, name, copy)
-        else:
-            new = item
-        if out is not None:
-            out[name] = new
-        elif new is not item:
-            out = dict(value)  # the first change: copy this level, keep the (shared) rest
-            out[name] = new
-    return value if out is None else out
+            masked |= _mask_list(item, name)
+    return masked
 
 
-def _redact_list(items: list, key: str | None, copy: bool) -> list:
+def _mask_entry(container: dict, name: Any, item: Any) -> bool:
+    """container[name] as _mask_dict masks it: lists and annotations are known by their key."""
+    kind = type(item)
+    if kind is dict:
+        return _mask_annotations(item) if name == "annotations" else _mask_dict(item)
+    if kind is list:
+        return _mask_list(item, name)
+    return _mask_item(container, name, item)
+
+
+def _mask_item(container: Any, key: Any, item: Any) -> bool:
+    """container[key], whose key says nothing about it (a list item, an annotation's value)."""
+    kind = type(item)
+    if kind is str:
+        known = _CLEAN.get(item)
+        masked = False
+        if known is None:
+            known = redact_text(item)
+            masked = known != item
+        if known is not item:
+            container[key] = known
+        return masked
+    if kind is dict:
+        return _mask_dict(item)
+    if kind is list:
+        return _mask_list(item, None)
+    return False
+
+
+def _mask_list(items: list, key: Any) -> bool:
+    masked = False
     if key == "env":
-        new = [_redact_env_var(item, copy) for item in items]
+        for index, var in enumerate(items):
+            masked |= _mask_env_var(items, index, var)
     elif key in ("args", "command"):
-        new = _redact_argv(items, copy)
+        masked = _mask_argv(items)
     else:
-        new = [_redact(item, copy) for item in items]
-    return new if copy or new != items else items
+        for index, item in enumerate(items):
+            masked |= _mask_item(items, index, item)
+    return masked
 
 
-def _redact_env_var(var: Any, copy: bool) -> Any:
-    if not isinstance(var, dict) or "value" not in var:
-        return _redact(var, copy)  # valueFrom names a Secret key, not a value
-    redacted = dict(_redact(var, copy))
-    redacted["value"] = _redact_named_value(var.get("name"), var["value"], copy)
-    return redacted
+def _mask_env_var(env: list, index: int, var: Any) -> bool:
+    if isinstance(var, dict) and "value" in var:  # valueFrom names a Secret key, not a value
+        return _masked_by_name(var, "value", var.get("name"), var["value"]) | _mask_dict(var)
+    return _mask_item(env, index, var)
 
 
-def _redact_named_value(name: Any, value: Any, copy: bool) -> Any:
-    """Mask a literal value whose name says it is a credential (DB_PASSWORD, GITHUB_TOKEN)."""
-    if not isinstance(value, str):
-        return _redact(value, copy)
-    if isinstance(name, str) and _names_a_secret_value(name, value):
-        return REDACTED
-    return redact_text(value)
+def _masked_by_name(container: dict, key: Any, name: Any, value: Any) -> bool:
+    """Mask a literal value whose name says it is a credential (DB_PASSWORD, GITHUB_TOKEN) whole."""
+    if isinstance(value, str) and isinstance(name, str) and _names_a_secret_value(name, value):
+        container[key] = REDACTED
+        return True
+    return False
 
 
 def _names_a_secret_value(name: str, value: str) -> bool:
@@ -473,40 +556,44 @@ def _names_a_secret_value(name: str, value: str) -> bool:
     return not (_PATH_NAME.search(name) and value.startswith("/") and not any(c.isspace() for c in value))
 
 
-def _redact_argv(argv: list, copy: bool) -> list:
+def _mask_argv(argv: list) -> bool:
     """args/command lists: ["--password", "hunter2"] masks the word after a credential flag."""
-    out = []
+    masked, previous = False, None
     for index, item in enumerate(argv):
-        previous = argv[index - 1] if index else None
         if (isinstance(item, str) and isinstance(previous, str) and previous.startswith("-")
                 and _SECRET_FLAG.fullmatch(_lower(previous)) and _flag_takes_secret(previous)
                 and item and not item.startswith("-") and not _NOT_A_SECRET.fullmatch(item)):
-            out.append(REDACTED)
+            argv[index] = REDACTED
+            masked = True
         else:
-            out.append(_redact(item, copy))
-    return out
+            masked |= _mask_item(argv, index, item)
+        previous = item
+    return masked
 
 
-def _redact_annotations(annotations: dict, copy: bool) -> dict:
-    redacted = {}
+def _mask_annotations(annotations: dict) -> bool:
+    masked = False
     for name, value in annotations.items():
         if name == LAST_APPLIED and isinstance(value, str):
-            redacted[name] = _redact_last_applied(value)
+            redacted = _redact_last_applied(value)
+            if redacted is not value:
+                annotations[name] = redacted
+                masked = True
         else:
-            redacted[name] = _redact(value, copy)
-    return redacted if copy or redacted != annotations else annotations
+            masked |= _mask_item(annotations, name, value)
+    return masked
 
 
 def _redact_last_applied(text: str) -> str:
     """kubectl apply's copy of the manifest: redacted as an object, so the env rule applies too."""
     try:
-        applied = json.loads(text)
-    except ValueError:
+        holder = [json.loads(text)]
+        masked = _mask_root(holder)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack: as text
         return redact_text(text)
-    redacted = _redact_object(applied, False)
-    if redacted is applied:
+    if not masked:
         return text  # byte for byte as the API server returned it
-    return json.dumps(redacted, separators=(",", ":")) + ("\n" if text.endswith("\n") else "")
+    return json.dumps(holder[0], separators=(",", ":")) + ("\n" if text.endswith("\n") else "")
 
 
 # -- states --------------------------------------------------------------------------------
@@ -545,12 +632,30 @@ class RedactingLogStore(LogStore):
 def redact_state(state: ClusterState) -> ClusterState:
     """A new state whose objects, logs, warnings and read errors carry no credential.
 
-    Objects that hold none are shared with ``state``, not copied (``load`` discards it)."""
-    logs = state.logs if isinstance(state.logs, RedactingLogStore) else RedactingLogStore(state.logs)
-    return replace(
-        state,
-        objects={kind: [_redact_object(obj, False) for obj in items] for kind, items in state.objects.items()},
-        logs=logs,
-        warnings=[redact_text(warning) for warning in state.warnings],
-        errors=[replace(error, message=redact_text(error.message), reason=redact_text(error.reason))
-                for error in state.errors])
+    ``state`` is left as it is; its objects that hold no credential are shared, not copied."""
+    redacted = replace(state, objects={kind: [_redacted_or_same(obj) for obj in items]
+                                       for kind, items in state.objects.items()})
+    _redact_the_rest(redacted)
+    return redacted
+
+
+def redact_state_in_place(state: ClusterState, objects: bool = True) -> None:
+    """Mask ``state`` itself, a state nobody else holds (what ``sources.load`` just read): its
+    objects (unless ``objects`` is False: the snapshot loader masks each file's as it reads),
+    warnings and read errors; its logs are masked when read."""
+    if objects:
+        redact_in_place(obj for items in state.objects.values() for obj in items)
+    _redact_the_rest(state)
+
+
+def _redacted_or_same(obj: Any) -> Any:
+    holder = [_copied(obj)]
+    return holder[0] if _mask_root(holder) else obj
+
+
+def _redact_the_rest(state: ClusterState) -> None:
+    if not isinstance(state.logs, RedactingLogStore):
+        state.logs = RedactingLogStore(state.logs)
+    state.warnings = [redact_text(warning) for warning in state.warnings]
+    state.errors = [replace(error, message=redact_text(error.message), reason=redact_text(error.reason))
+                    for error in state.errors]

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import runbooks_lib
-from runbooks_lib.redact import (LAST_APPLIED, NO_REDACT_ENV, REDACTED, RedactingLogStore, redact_object,
-                                 redact_state, redact_text, redaction_enabled)
+from runbooks_lib import redact
+from runbooks_lib.redact import (LAST_APPLIED, NO_REDACT_ENV, REDACTED, RedactingLogStore, redact_in_place,
+                                 redact_object, redact_state, redact_state_in_place, redact_text, redaction_enabled)
 from runbooks_lib.state import ClusterState, LogStore, ResourceError
 
 R = REDACTED
@@ -221,6 +222,25 @@ def test_linear_on_adversarial_input(adversarial):
     assert time.perf_counter() - started < 10
 
 
+def test_every_trigger_word_is_found_wherever_it_stands():
+    for word in redact._TRIGGER_WORDS:
+        for text in (word, f"x{word}", f"{word}x", f"a b {word}{word} c"):
+            assert redact._TRIGGER.search(text), (word, text)
+
+
+# Texts built from trigger words, their prefixes and near misses: where the trie's branches part.
+NEAR_TRIGGERS = st.lists(st.one_of(st.sampled_from(redact._TRIGGER_WORDS), st.sampled_from(
+    ["pas", "pw", "secre", "toke", "si", "ke", "dat", "acces", "api-", "api_", "gh", "ghx_", "xo", "xoxz-",
+     "k_liv", "@tc", ":/", "----begin", "ey", "ya29", "oracle:", "basi", "beare", "s", "k", "_", "-", " ", "."]),
+    st.text(alphabet="abcdeghikmnoprstuwxyz_-:/@.29", max_size=4)), max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(NEAR_TRIGGERS)
+def test_the_trigger_regex_finds_a_trigger_word_exactly_when_one_is_there(text):
+    assert bool(redact._TRIGGER.search(text)) == any(word in text for word in redact._TRIGGER_WORDS)
+
+
 # -- objects -----------------------------------------------------------------------------------
 
 def deployment(env: list[dict], args: list[str] | None = None, annotations: dict | None = None) -> dict:
@@ -325,6 +345,63 @@ def test_redact_object_is_a_deep_copy_and_leaves_its_input_alone():
     assert json.dumps(obj) == before
 
 
+def planted_objects() -> list[dict]:
+    """One object per structural rule, each with a credential, and one without any."""
+    applied = json.dumps(deployment([{"name": "API_TOKEN", "value": "tok-plain-text"}])) + "\n"
+    return [
+        deployment([{"name": "DB_PASSWORD", "value": "pw-123"}, {"name": "MODE", "value": "fast"}],
+                   args=["--token", "ya_opaque_123", "--port=5432"],
+                   annotations={LAST_APPLIED: applied, "notes": "dsn=app:Sup3r@tcp(db:3306)/x"}),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "shop"},
+         "data": {"DB_PASSWORD": "cm-pw-1", "app.properties": "db.password=cm-pw-2\n", "MODE": "x"}},
+        {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e", "namespace": "shop"},
+         "message": "Readiness probe failed: Get http://u:probe-pw@10.0.0.1:80/: EOF", "count": 3},
+        deployment([{"name": "MODE", "value": "fast"}], args=["--port", "8080"]),
+    ]
+
+
+def test_masking_in_place_masks_the_objects_themselves_as_a_copy_would_be():
+    objects = planted_objects()
+    copies = [redact_object(obj) for obj in objects]
+    originals = list(objects)
+    redact_in_place(objects)
+    assert objects == copies
+    assert all(obj is original for obj, original in zip(objects, originals)), "the same objects, masked"
+    text = json.dumps(objects)
+    for planted in ("pw-123", "ya_opaque_123", "tok-plain-text", "Sup3r", "cm-pw-1", "cm-pw-2", "probe-pw"):
+        assert planted not in text
+    assert container_of(objects[0])["args"] == ["--token", R, "--port=5432"]
+    assert objects[3] == deployment([{"name": "MODE", "value": "fast"}], args=["--port", "8080"])
+
+
+def test_masking_in_place_twice_changes_nothing_more():
+    objects = planted_objects()
+    redact_in_place(objects)
+    once = json.dumps(objects)
+    redact_in_place(objects)
+    assert json.dumps(objects) == once
+
+
+def test_masking_in_place_makes_equal_strings_one_object(monkeypatch):
+    """What keeps a big snapshot small: its millions of repeated names, images and timestamps."""
+    monkeypatch.setattr(redact, "_CLEAN", {})  # a full memo could be cleared in between
+    first, second = deployment([]), deployment([])
+    image = "".join(["ghcr.io/acme/", "app:1.2.3"])  # equal to the other image, not the same object
+    container_of(second)["image"] = image
+    assert container_of(first)["image"] is not container_of(second)["image"]
+    redact_in_place([first, second])
+    assert container_of(first)["image"] is container_of(second)["image"]
+    assert first == second
+
+
+def test_a_last_applied_configuration_deeper_than_the_stack_is_masked_as_text():
+    deep = "[" * 100_000 + '"password=deep-pw-1"' + "]" * 100_000
+    obj = deployment([], annotations={LAST_APPLIED: deep})
+    redact_in_place([obj])
+    text = obj["metadata"]["annotations"][LAST_APPLIED]
+    assert "deep-pw-1" not in text and f"password={R}" in text
+
+
 # -- states ------------------------------------------------------------------------------------
 
 class CountingLogStore(LogStore):
@@ -399,3 +476,24 @@ def test_load_redacts_unless_told_not_to(tmp_path: Path, monkeypatch):
         assert "pod-tok-7" in json.dumps(runbooks_lib.load(str(path)).objects)
     monkeypatch.setenv(NO_REDACT_ENV, "0")
     assert redaction_enabled()
+
+
+def test_redact_state_in_place_masks_the_state_itself(tmp_path: Path):
+    log_file = tmp_path / "logs.txt"
+    log_file.write_text("==== START logs for container app of pod shop/app-1 ====\n"
+                        "panic: dial postgres://app:log-pw-2@db:5432/app\n"
+                        "==== END logs for container app of pod shop/app-1 ====\n")
+    logs = LogStore()
+    logs.add_file("shop", "app-1", False, log_file)
+    secret = deployment([{"name": "DB_PASSWORD", "value": "obj-pw-2"}])
+    state = ClusterState(objects={"Deployment": [secret]}, logs=logs, warnings=["token=warn-tok-2"],
+                         errors=[ResourceError("pods", "shop", 403, "Forbidden", "Authorization: Bearer err-tok-2345678")])
+    redact_state_in_place(state)
+    assert state.of_kind("Deployment")[0] is secret and container_of(secret)["env"][0]["value"] == R
+    assert state.warnings == [f"token={R}"] and state.errors[0].message == f"Authorization: Bearer {R}"
+    assert state.logs.get("shop", "app-1", "app").text == f"panic: dial postgres://app:{R}@db:5432/app"
+    again = ClusterState(objects={"Deployment": [deployment([{"name": "DB_PASSWORD", "value": "obj-pw-3"}])]},
+                         warnings=["token=warn-tok-3"])
+    redact_state_in_place(again, objects=False)  # the snapshot loader masked them already
+    assert container_of(again.of_kind("Deployment")[0])["env"][0]["value"] == "obj-pw-3"
+    assert again.warnings == [f"token={R}"] and isinstance(again.logs, RedactingLogStore)
