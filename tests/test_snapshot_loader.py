@@ -1,5 +1,6 @@
 """The snapshot source: every file kind of the kubectl cluster-info dump layout and its extensions."""
 
+import gc
 import json
 from datetime import datetime, timezone
 
@@ -10,6 +11,8 @@ from builders import deployment, event, pod, replicaset, service, ts
 from runbooks_lib import load
 from runbooks_lib.errors import InputError
 from runbooks_lib.kinds import BY_PLURAL
+from runbooks_lib.redact import NO_REDACT_ENV, REDACTED
+from runbooks_lib.sources import snapshot as snapshot_source
 from runbooks_lib.state import LOGS, METRICS, RUNTIME
 
 NS = "shop"
@@ -191,3 +194,73 @@ def test_every_extension_plural_maps_to_a_kind():
     for plural in ("networkpolicies", "statefulsets", "jobs", "cronjobs", "endpoints", "horizontalpodautoscalers",
                    "persistentvolumeclaims", "podmetrics", "nodemetrics", "replication-controllers"):
         assert plural in BY_PLURAL
+
+
+# -- redaction as the snapshot is read, and memory ----------------------------------------------------
+
+@pytest.fixture
+def redacting(monkeypatch):
+    """Redaction on, as by default: an earlier test in the session may have switched it off."""
+    monkeypatch.delenv(NO_REDACT_ENV, raising=False)
+
+
+def test_each_files_objects_are_masked_before_the_next_file_is_parsed(snapshot, monkeypatch, redacting):
+    """What keeps the load at one copy of the objects: a file's unmasked strings go before the next is read."""
+    data = json.loads((snapshot / NS / "pods.json").read_text())
+    container = data["items"][0]["spec"]["containers"][0]
+    container["env"] = [{"name": "DB_PASSWORD", "value": "pod-pw-1"}]
+    (snapshot / NS / "pods.json").write_text(json.dumps(data))
+    steps = []
+    parse, mask = snapshot_source.parse_documents, snapshot_source.redact_in_place
+
+    def parsing(path, *args):
+        steps.append(("parse", path.name))
+        return parse(path, *args)
+
+    def masking(objects):
+        steps.append(("mask", [obj["kind"] for obj in objects]))
+        mask(objects)
+
+    monkeypatch.setattr(snapshot_source, "parse_documents", parsing)
+    monkeypatch.setattr(snapshot_source, "redact_in_place", masking)
+    state = load(snapshot)
+    assert [step for step, _ in steps] == ["parse", "mask"] * (len(steps) // 2)
+    assert ("parse", "pods.json") in steps and ("mask", ["Pod"]) in steps
+    assert container_env(state) == [{"name": "DB_PASSWORD", "value": REDACTED}]
+
+
+def test_without_redaction_nothing_is_masked(snapshot, monkeypatch):
+    data = json.loads((snapshot / NS / "pods.json").read_text())
+    data["items"][0]["spec"]["containers"][0]["env"] = [{"name": "DB_PASSWORD", "value": "pod-pw-2"}]
+    (snapshot / NS / "pods.json").write_text(json.dumps(data))
+    monkeypatch.setenv(NO_REDACT_ENV, "1")
+    assert container_env(load(snapshot)) == [{"name": "DB_PASSWORD", "value": "pod-pw-2"}]
+
+
+def container_env(state) -> list[dict]:
+    return state.of_kind("Pod")[0]["spec"]["containers"][0]["env"]
+
+
+def test_equal_strings_of_a_snapshot_are_one_object(snapshot, redacting):
+    """Parsers make a new string for every value; a 10,000-pod snapshot repeats most of them."""
+    data = json.loads((snapshot / NS / "pods.json").read_text())
+    twin = json.loads(json.dumps(data["items"][0]))
+    twin["metadata"]["name"] += "-twin"
+    data["items"].append(twin)
+    (snapshot / NS / "pods.json").write_text(json.dumps(data))
+    first, second = load(snapshot).of_kind("Pod")
+    assert first["metadata"]["namespace"] is second["metadata"]["namespace"]
+    assert first["spec"]["containers"][0]["image"] is second["spec"]["containers"][0]["image"]
+
+
+def test_repeated_loads_free_each_state():
+    """The loader freezes what it parsed in the GC (gc.freeze); a state dropped must still be freed,
+    also when it and its frames form a cycle (a kernel running several runbooks)."""
+    counts = []
+    for _ in range(4):
+        state = load("staging-incident")
+        state.frames.pods  # noqa: B018 - builds the frames, which refer back to the state
+        del state
+        counts.append(gc.get_freeze_count())
+    # The first loads also freeze what importing pandas left; a leak adds ~2,000 objects per load.
+    assert counts[3] - counts[1] < 500, counts

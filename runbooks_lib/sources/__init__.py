@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import InputError
-from ..redact import redact_state, redaction_enabled
+from ..redact import redact_state_in_place, redaction_enabled
 from ..resources import EXAMPLE_PREFIX, example_path, is_example_name
 from ..state import RUNTIME, ClusterState
 from .collect import ObjectCollector
@@ -49,6 +49,7 @@ def load(source: str | Path | None = None, namespace: str | list[str] | None = N
     With ``context`` or ``in_cluster`` (and no source) it reads a live cluster, GET only.
     """
     namespaces = [namespace] if isinstance(namespace, str) else namespace
+    redact = redaction_enabled()  # nothing downstream (frames, findings, notebooks) sees a credential
     if context or in_cluster or source is None:
         if source is not None:
             raise InputError("give either a source (snapshot, manifests, example) or --context/--in-cluster, not both")
@@ -57,8 +58,9 @@ def load(source: str | Path | None = None, namespace: str | list[str] | None = N
         require_live_choice(context, in_cluster)  # no silent guessing of a cluster
         state = load_live(context=context, in_cluster=in_cluster, kubeconfig=kubeconfig, namespaces=namespaces,
                           all_namespaces=all_namespaces, selector=selector, progress=progress)
-        return _finish(state, None, now)
+        return _finish(state, None, now, redact)
     path, description = resolve_source(source)
+    objects_redacted = False
     if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):
         from ..capture import load_snapshot_tar
 
@@ -67,19 +69,21 @@ def load(source: str | Path | None = None, namespace: str | list[str] | None = N
         if is_kustomization(path):
             state = load_kustomization(path)
         elif looks_like_snapshot(path):
-            state = load_snapshot(path)
+            state = load_snapshot(path, redact=redact)
+            objects_redacted = redact
         else:
             state = load_manifest_dir(path)
     else:
         state = _load_single_file(path)
     state.source = description
-    return _finish(state, namespaces, now)
+    return _finish(state, namespaces, now, redact, objects_redacted)
 
 
-def _finish(state: ClusterState, namespaces: list[str] | None, now) -> ClusterState:
+def _finish(state: ClusterState, namespaces: list[str] | None, now, redact: bool,
+            objects_redacted: bool = False) -> ClusterState:
     state = state.restricted_to(namespaces).with_now(now)
-    if redaction_enabled():  # nothing downstream (frames, findings, notebooks) sees a credential
-        state = redact_state(state)
+    if redact:  # the state is ours alone: masked in place, no second copy of its objects
+        redact_state_in_place(state, objects=not objects_redacted)
     return state
 
 
