@@ -264,3 +264,43 @@ def test_repeated_loads_free_each_state():
         counts.append(gc.get_freeze_count())
     # The first loads also freeze what importing pandas left; a leak adds ~2,000 objects per load.
     assert counts[3] - counts[1] < 500, counts
+
+
+# -- managedFields -------------------------------------------------------------------------------------
+
+MANAGED_FIELDS = [{"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "v1",
+                   "time": "2025-11-06T15:00:00Z", "fieldsType": "FieldsV1",
+                   "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}, "f:spec": {"f:containers": {}}}}]
+
+
+def with_managed_fields(path) -> None:
+    data = json.loads(path.read_text())
+    for item in data["items"]:
+        item["metadata"]["managedFields"] = MANAGED_FIELDS
+    path.write_text(json.dumps(data))
+
+
+def test_managed_fields_are_dropped_as_objects_are_read(snapshot, tmp_path, monkeypatch):
+    """kubectl cluster-info dump keeps them on every object; nothing reads them."""
+    for name in ("pods.json", "deployments.json", "services.json"):
+        with_managed_fields(snapshot / NS / name)
+    single = tmp_path / "pods.json"
+    single.write_text((snapshot / NS / "pods.json").read_text())
+    for redacted in (True, False):
+        monkeypatch.setenv(NO_REDACT_ENV, "0" if redacted else "1")
+        for source in (snapshot, single):
+            state = load(source)
+            objects = [obj for items in state.objects.values() for obj in items]
+            assert objects and not any("managedFields" in obj["metadata"] for obj in objects), (source, redacted)
+    assert "managedFields" in json.loads(single.read_text())["items"][0]["metadata"], "the files are left alone"
+
+
+def test_a_live_read_drops_managed_fields_too():
+    from test_live_source import FakeApiServer, read_fake
+
+    served = load("staging-incident")
+    for obj in served.of_kind("Pod") + served.of_kind("Deployment"):
+        obj["metadata"]["managedFields"] = MANAGED_FIELDS
+    state = read_fake(FakeApiServer(served))
+    assert state.of_kind("Pod") and state.of_kind("Deployment")
+    assert not any("managedFields" in obj["metadata"] for items in state.objects.values() for obj in items)

@@ -617,6 +617,8 @@ class _Reader:
             obj = dict(item)
             obj.setdefault("kind", resource.kind)  # list items come without them
             obj.setdefault("apiVersion", resource.group_version)
+            if isinstance(obj.get("metadata"), dict):
+                obj["metadata"].pop("managedFields", None)  # as the file sources do: nothing reads them
             bucket.append(obj)
 
     # -- logs -----------------------------------------------------------------------------------------
