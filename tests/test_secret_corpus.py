@@ -296,7 +296,9 @@ def test_outputs_show_the_masked_evidence(outputs):
 
 def test_no_redact_lets_them_through(snapshot, corpus, monkeypatch, capsys):
     """The opt-out works, and proves the bytes search finds a leak when there is one."""
-    monkeypatch.delenv(NO_REDACT_ENV, raising=False)  # main() sets it; monkeypatch takes it away again
+    # main() sets it. monkeypatch restores only what it recorded, and delenv of an unset variable
+    # records nothing: setenv does, so the variable is gone again for the tests that follow.
+    monkeypatch.setenv(NO_REDACT_ENV, "0")
     assert main(["findings", str(snapshot), "--json", "--no-redact"]) == 0
     captured = capsys.readouterr()
     assert "--no-redact" in captured.err
