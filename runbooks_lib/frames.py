@@ -113,7 +113,7 @@ class Frames:
         events of a few pods, not those of their whole namespace."""
         frame = getattr(self, table)
         columns, fixed = (*equal, column), tuple(equal.values())
-        positions = sorted({position for value in set(values)
+        positions = sorted({position for value in values
                             for position in self._positions(table, columns, (*fixed, value)) or ()})
         return frame.iloc[positions]
 

@@ -1,8 +1,6 @@
-"""Helpers shared by detectors: field paths, event evidence, patches, locations; and the helpers
-several rules share (pod-runtime containers, probe events, related findings, Service selection).
-
-A helper used by more than one rule lives here rather than in one rule's module, so a rule's
-module holds that rule only.
+"""Helpers shared by the detectors: values out of raw objects and frames, field paths, patches, event
+evidence, and what several rules use (pod-runtime containers, probe events, related findings, Service
+selection). A helper used by more than one rule lives here, so that a rule's module holds that rule only.
 """
 
 from __future__ import annotations
@@ -92,6 +90,8 @@ def _row_type(names: tuple[str, ...]) -> type:
 _d, _l = as_mapping, as_list  # short names for the many lookups below
 
 
+# -- derived once per state ------------------------------------------------------------------------
+
 def once_per_state(state: "ClusterState", key: object, build: Callable[[], T]) -> T:
     """``build()``, computed once per state object and kept while the state lives: what several rules
     derive from the same state (related findings, parsed probe events) is not derived again by each.
@@ -170,7 +170,6 @@ def events_for(state: "ClusterState", namespace: str | None, object_kind: str, n
                reasons: Iterable[str] | None = None) -> pd.DataFrame:
     """Events about these objects (of any namespace when ``namespace`` is None), in frames.events order."""
     # Indexed: a scan of every event (100,000 in a big cluster) per finding cost more than the rest of it.
-    names = [name for name in names if isinstance(name, str)]  # odd data aside, the only names a row can equal
     where = {"object_kind": object_kind} if namespace is None else {"namespace": namespace, "object_kind": object_kind}
     events = state.frames.lookup_isin("events", "object_name", names, **where)
     return events[events["reason"].isin(list(reasons))] if reasons is not None else events
@@ -326,8 +325,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and value != value:
         return None
     return value
-
-
 
 
 def probe_events(state: "ClusterState", kinds: Iterable[str]) -> list[ProbeEvent]:
