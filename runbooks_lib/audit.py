@@ -144,7 +144,7 @@ def chosen_runbooks(state: ClusterState, detection: DetectionResult) -> list[str
 
 def run_runbooks(options: AuditOptions, state: ClusterState, detection: DetectionResult, out: str,
                  log) -> list[RunbookRun]:
-    from .runner import SharedKernel, runbook
+    from .runner import SharedKernel
 
     names = options.runbooks if options.runbooks is not None else chosen_runbooks(state, detection)
     runs: list[RunbookRun] = []

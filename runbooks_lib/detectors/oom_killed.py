@@ -198,7 +198,7 @@ def _remediation(kind, namespace, name, container, limit, request, limit_text, r
                 + (f" (measured usage {format_memory(peak)})" if peak is not None else "") + ".")
         if request is not None and abs(request - limit) < 1:
             resources["requests"] = {"memory": new_limit}
-            text += f" The request equals the limit (Guaranteed QoS), so it is raised with it."
+            text += " The request equals the limit (Guaranteed QoS), so it is raised with it."
         text += (" If the memory keeps growing to any limit, look for a leak or a heap sized above the limit "
                  "(JVM -Xmx / MaxRAMPercentage, Node --max-old-space-size).")
     remediation = container_patch(kind, namespace, name, container, {"resources": resources}, text)

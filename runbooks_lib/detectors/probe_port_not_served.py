@@ -237,7 +237,6 @@ def health_server_finding(state: ClusterState, site: _Site) -> tuple[Finding, He
     analysis = analyse_health_server(image, site.container, probes)
     if analysis is None or not analysis.problems:
         return None
-    health = image.health
     kind, namespace, name, cname = site.kind, site.namespace, site.name, site.container_name
     broken = {p for problem in analysis.problems for p in problem.probes}
     severity = "critical" if broken & set(RESTARTING_PROBES) else "warning"

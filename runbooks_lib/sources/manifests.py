@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..state import ClusterState, Location
 from .collect import ObjectCollector
-from .documents import Document, flatten, parse_documents
+from .documents import flatten, parse_documents
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 TEMPLATE_ANNOTATION = "runbooks.dev/stands-in-for"  # marks a pod made from a workload's template
