@@ -14,7 +14,8 @@ from __future__ import annotations
 import difflib
 import weakref
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd

@@ -8,7 +8,7 @@ answers for every pair at once; the property tests hold the two together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .model import EGRESS, INGRESS, Peer, PodInfo, Policy, PolicyRule
 from .verdict import RuleRef, SideVerdict

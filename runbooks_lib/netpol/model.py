@@ -9,7 +9,7 @@ means every peer, an absent or empty ``ports`` every port.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence  # not typing: its isinstance checks are ~5x slower
 
 from ..errors import InputError
 from .addresses import IPBlock, parse_ip, parse_network
