@@ -293,3 +293,25 @@ def test_malformed_pod_fields_never_raise(path, junk, which) -> None:
     holder[path[-1]] = junk
     result = run_detectors(state_of(objs, KEYCLOAK_POLICY), only=["netpol-asymmetric", "netpol-dns-blocked"])
     assert not result.errors, result.errors
+
+
+def test_asymmetric_flows_hold_one_port_matrix_at_a_time_and_reuse_the_engines() -> None:
+    # A class matrix is quadratic in pod classes (0.37 GB per array at 50k pods): the detector
+    # must not leave one per port in the engine, and must not rebuild one the engine has.
+    from runbooks_lib import load
+    from runbooks_lib.netpol.gaps import asymmetric_flows
+
+    engine = PolicyEngine.from_state(load("staging-incident"))
+    flows = asymmetric_flows(engine)
+    assert flows and engine.cached_class_matrix(7800) is None, "nothing kept in the engine"
+    kept = engine.class_matrix(7800)
+    built = []
+    real_matrix = engine.class_index.matrix
+    engine.class_index.matrix = lambda *key: built.append(key) or real_matrix(*key)
+    try:
+        again = asymmetric_flows(engine)
+    finally:
+        engine.class_index.matrix = real_matrix
+    assert (7800, "TCP") not in built and engine.cached_class_matrix(7800) is kept
+    assert [(f.source, f.destination, sorted(f.ports)) for f in again] == \
+        [(f.source, f.destination, sorted(f.ports)) for f in flows]

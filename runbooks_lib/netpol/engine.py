@@ -225,6 +225,10 @@ class PolicyEngine:
             self._matrices[key] = self.class_index.matrix(*key)
         return self._matrices[key]
 
+    def cached_class_matrix(self, port: int, protocol: str = "TCP") -> ClassMatrix | None:
+        """The matrix of one port if ``class_matrix`` built it already, else None (nothing built)."""
+        return self._matrices.get((int(port), _protocol(protocol)))
+
     def workloads(self, namespace: str | None = None) -> dict[str, list[PodInfo]]:
         """Pods by workload label ("Kind/name", or "ns/Kind/name" across namespaces)."""
         groups: dict[str, list[PodInfo]] = {}
