@@ -425,8 +425,9 @@ _RULES: list[tuple[tuple[str, ...], Callable[[str, str], str]]] = [
 # holding a credential gets a new object, and no second copy of a big snapshot is ever built. Each
 # walk function says whether it masked anything (for last-applied-configuration).
 
-# Env var (and ConfigMap key) names whose literal value is a credential.
-_SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credentials", re.IGNORECASE)
+# Env var, ConfigMap key and annotation names whose literal value is a credential. (Not labels:
+# selectors match on their values.)
+_SECRET_NAME = re.compile(r"password|passwd|secret|token|api[_-]?key|private[_-]?key|credentials", re.IGNORECASE)
 _PATH_NAME = re.compile(r"(?:_FILE|_PATH|_DIR|_FILENAME|CREDENTIALS)$", re.IGNORECASE)
 _BOOLEAN = frozenset({"", "true", "false", "yes", "no", "on", "off"})
 
@@ -579,6 +580,8 @@ def _mask_annotations(annotations: dict) -> bool:
             if redacted is not value:
                 annotations[name] = redacted
                 masked = True
+        elif isinstance(name, str) and _masked_by_name(annotations, name, name, value):
+            masked = True  # db-password: hunter2 - the key says what the value is, as for env vars
         else:
             masked |= _mask_item(annotations, name, value)
     return masked

@@ -497,3 +497,14 @@ def test_redact_state_in_place_masks_the_state_itself(tmp_path: Path):
     redact_state_in_place(again, objects=False)  # the snapshot loader masked them already
     assert container_of(again.of_kind("Deployment")[0])["env"][0]["value"] == "obj-pw-3"
     assert again.warnings == [f"token={R}"] and isinstance(again.logs, RedactingLogStore)
+
+
+def test_an_annotation_named_for_a_credential_is_masked_whole_and_labels_are_left_for_selectors():
+    obj = deployment([], annotations={"acme.io/db-password": "hunter2", "acme.io/api-key": "k3y-2ab9f0",
+                                      "vault.hashicorp.com/agent-inject-token": "true", "team": "payments"})
+    obj["metadata"]["labels"] = {"token-rotation": "weekly"}
+    annotations = redact_object(obj)["metadata"]["annotations"]
+    assert annotations["acme.io/db-password"] == REDACTED and annotations["acme.io/api-key"] == REDACTED
+    assert annotations["vault.hashicorp.com/agent-inject-token"] == "true", "a switch is not a credential"
+    assert annotations["team"] == "payments"
+    assert redact_object(obj)["metadata"]["labels"] == {"token-rotation": "weekly"}
