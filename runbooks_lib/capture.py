@@ -247,9 +247,9 @@ def capture(out: str | Path, *, tar: bool = False, **live_options) -> tuple[Clus
     if target.exists() and (tar or not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{target}: already exists; choose a new output")  # before minutes of reading
     state = load_live(**live_options)
-    from .redact import redact_state, redaction_enabled
+    from .redact import redact_state_in_place, redaction_enabled
 
     if redaction_enabled():  # captures go into tickets: no credential leaves the cluster (RUNBOOKS_NO_REDACT=1)
-        state = redact_state(state)
+        redact_state_in_place(state)  # the state was just read and is ours: no second copy of a big cluster
     written = write_snapshot_tar(state, target) if tar else write_snapshot(state, target)
     return state, written
