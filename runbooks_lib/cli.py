@@ -145,6 +145,7 @@ def _apply_redaction_option(args) -> None:
 def _add_notebook_options(parser: argparse.ArgumentParser) -> None:
     _add_redaction_option(parser)
     parser.add_argument("--context", help="run against this kubeconfig context, live (sets the context parameter)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file for --context (default: $KUBECONFIG or ~/.kube/config)")
     parser.add_argument("--source", help=f"snapshot, manifests or example (default: {DEFAULT_EXAMPLE})")
     parser.add_argument("-n", "--namespace", help="only this namespace")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -163,6 +164,14 @@ def _notebook_parameters(book, args) -> dict:
     if args.namespace:
         raw.append(("namespace", args.namespace))
     return coerce_parameters(book, raw)
+
+
+def _use_kubeconfig(path: str) -> None:
+    """The kernel (or JupyterLab) reads the kubeconfig from $KUBECONFIG, which it inherits."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise InputError(f"{path}: no such kubeconfig file")
+    os.environ["KUBECONFIG"] = str(file.resolve())
 
 
 def _check_source(source: str) -> None:
@@ -191,6 +200,8 @@ def cmd_run(args) -> int:
     book = runbook(args.name)
     if args.source:
         _check_source(args.source)
+    if args.kubeconfig:
+        _use_kubeconfig(args.kubeconfig)  # before the kernel starts: it inherits the environment
     # Started before anything slow (papermill's import, the parameters): it boots and imports
     # the runbook's libraries on one core while this process loads papermill on the other.
     with SharedKernel() as kernel:
@@ -217,6 +228,8 @@ def cmd_open(args) -> int:
     from .runner import open_in_jupyterlab, prepare, runbook
 
     book = runbook(args.name)
+    if args.kubeconfig:
+        _use_kubeconfig(args.kubeconfig)  # JupyterLab and its kernels inherit the environment
     params = _notebook_parameters(book, args)
     prepared = prepare(book, Path(args.workdir) / f"{book.name}.ipynb", params)
     print(f"prepared {prepared}")

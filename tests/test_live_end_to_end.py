@@ -67,3 +67,24 @@ def test_audit_through_context_keeps_the_capture_and_matches_the_snapshot(served
     # the live read is kept next to the report, so runbooks (and people) see the same data
     assert (tmp_path / "snapshot" / "snapshot.json").is_file()
     assert len(load(str(tmp_path / "snapshot")).of_kind("Pod")) == len(load("staging-incident").of_kind("Pod"))
+
+
+def test_run_triage_through_context_and_kubeconfig(served, tmp_path):
+    _, kubeconfig, context = served
+    env = {key: value for key, value in __import__("os").environ.items() if key != "KUBECONFIG"}
+    result = run_cli("run", "triage", "--context", context, "--kubeconfig", kubeconfig,
+                     "-n", "staging-mcp-server-langgraph", "--out", str(tmp_path / "report"), env=env)
+    assert result.returncode == 0, result.stderr
+    import nbformat
+
+    notebook = nbformat.read(str(tmp_path / "report" / "triage.ipynb"), as_version=4)
+    outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
+    assert f"context {context}" in outputs, "the kernel read the cluster through the given kubeconfig"
+    assert "CrashLoopBackOff" in outputs
+
+
+def test_run_with_a_missing_kubeconfig_is_a_clear_error(tmp_path):
+    result = run_cli("run", "triage", "--context", "x", "--kubeconfig", str(tmp_path / "nope"),
+                     "--out", str(tmp_path / "report"))
+    assert result.returncode == 2
+    assert f"{tmp_path / 'nope'}: no such kubeconfig file" in result.stderr and "Traceback" not in result.stderr
