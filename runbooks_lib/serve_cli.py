@@ -149,16 +149,10 @@ def write_kubeconfig(path: Path, url: str, state: ClusterState) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m runbooks_lib.serve_cli SNAPSHOT ...``: the same command, outside the main CLI."""
-    parser = argparse.ArgumentParser(prog="runbooks serve", epilog=_EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    configure(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except InputError as exc:
-        print(f"runbooks: error: {exc}", file=sys.stderr)
-        return InputError.exit_code
+    """``python -m runbooks_lib.serve_cli SNAPSHOT ...``: ``runbooks serve``, same errors and exit codes."""
+    from .cli import main as runbooks_main
+
+    return runbooks_main(["serve", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

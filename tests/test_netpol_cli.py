@@ -130,7 +130,7 @@ def test_module_entry_point(manifest) -> None:
     result = subprocess.run([sys.executable, "-m", "runbooks_lib.netpol.cli", manifest, "--from", "staging/toolbox",
                              "--to", "staging/ghost", "--port", "80"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
-    assert result.stderr.startswith("runbooks netpol: no pod or workload 'staging/ghost'")
+    assert result.stderr.startswith("runbooks: error: no pod or workload 'staging/ghost'")
     assert result.stdout == ""
 
 

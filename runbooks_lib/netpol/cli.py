@@ -71,16 +71,10 @@ def _port(text: str) -> int | str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (``python -m runbooks_lib.netpol.cli``), with the main CLI's error contract."""
-    parser = argparse.ArgumentParser(prog="runbooks netpol", epilog=_EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    configure(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except InputError as exc:
-        print(f"runbooks netpol: {exc}", file=sys.stderr)
-        return InputError.exit_code
+    """Standalone entry (``python -m runbooks_lib.netpol.cli``): ``runbooks netpol``, same errors and exit codes."""
+    from ..cli import main as runbooks_main
+
+    return runbooks_main(["netpol", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
