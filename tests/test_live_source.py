@@ -291,7 +291,10 @@ def test_the_guard_refuses_every_other_method_before_it_is_sent(example, method)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/secrets", "/api/v1/namespaces/default/secrets",
-                                  "/api/v1/namespaces/default/secrets/db-password", "/k8s/proxy/api/v1/secrets"])
+                                  "/api/v1/namespaces/default/secrets/db-password", "/k8s/proxy/api/v1/secrets",
+                                  "/api/v1/watch/secrets", "/api/v1/namespaces/default/%73ecrets",
+                                  "/api/v1/namespaces/default/%2573ecrets", "//api/v1//secrets",
+                                  "/api/v1/namespaces/default/pods/../secrets/x", "/api/v1/./secrets"])
 def test_the_guard_refuses_secrets_even_for_get(example, path):
     server = FakeApiServer(example)
     api_client = live.guard_read_only(fake_client(server))

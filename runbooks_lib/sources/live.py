@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 import os
 import random
+import posixpath
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import urllib3
 import yaml
@@ -49,7 +50,7 @@ IN_CLUSTER_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 LOG_ERROR_PREFIX = "Request log error: "  # what kubectl cluster-info dump writes when a log cannot be read
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_SECRET_PATH = re.compile(r"/api/v1/(namespaces/[^/]+/)?secrets(/|$)")
+_SECRET_PATH = re.compile(r"/api/v1/(watch/)?(namespaces/[^/]+/)?secrets(/|$)")
 
 Progress = Callable[[int, int, str], None]  # (steps done, steps known so far, what was just done)
 
@@ -136,8 +137,20 @@ class ReadOnlyPoolManager:
 def _check_read_only(method: str, url: str) -> None:
     if str(method).upper() != "GET":
         raise ReadOnlyViolation(f"refused {method} {url}: the live source only sends GET requests")
-    if _SECRET_PATH.search(urlsplit(url).path):
+    if _SECRET_PATH.search(_normalised_path(url)):
         raise ReadOnlyViolation(f"refused GET {url}: Secrets are never read")
+
+
+def _normalised_path(url: str) -> str:
+    """The path as a server may read it: percent-escapes decoded (twice-encoded too), repeated
+    slashes and dot segments collapsed, so /api/v1//%73ecrets cannot slip past the check."""
+    path = urlsplit(url).path
+    for _ in range(3):
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    return posixpath.normpath("/" + path.lstrip("/"))
 
 
 def guard_read_only(api_client):
