@@ -27,6 +27,8 @@ from runbooks_lib.registry import load_detectors
 from runbooks_lib.sources.collect import ObjectCollector
 from runbooks_lib.sources.documents import Document
 
+from mutation import REMOVE, field_paths, mutate
+
 EXAMPLES = ("staging-incident", "healthy")
 
 
@@ -38,7 +40,6 @@ class _Huge(str):
 
 
 HUGE_STRING = _Huge("x" * 200_000)
-REMOVE = object()  # a marker: delete the field instead of setting it
 
 # Each example runs every detector on a whole example cluster (~1 s), so few examples per test
 # keep this file near 30 s; FUZZ_SCALE=50 explores for real. CI gets the same examples every run.
@@ -59,32 +60,6 @@ BAD_VALUES = st.one_of(
 @cache
 def example_state(name: str):
     return runbooks_lib.load(name)
-
-
-def field_paths(node, prefix=()) -> list[tuple]:
-    """Every path into a JSON value: keys of dicts and indexes of lists, at every depth."""
-    paths = []
-    if isinstance(node, dict):
-        items = node.items()
-    elif isinstance(node, list):
-        items = enumerate(node)
-    else:
-        return paths
-    for key, child in items:
-        path = (*prefix, key)
-        paths.append(path)
-        paths.extend(field_paths(child, path))
-    return paths
-
-
-def mutate(obj: dict, path: tuple, value) -> None:
-    parent = obj
-    for key in path[:-1]:
-        parent = parent[key]
-    if value is REMOVE:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = copy.deepcopy(value)  # st.just([]) hands out one shared list
 
 
 def state_with(base, original: dict, mutated: dict):

@@ -9,7 +9,6 @@ injected), and whatever the loader returns must build every tidy frame.
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import os
@@ -32,6 +31,8 @@ from runbooks_lib.podlogs import LOG_TAIL_BYTES, read_log_file
 from runbooks_lib.registry import load_detectors
 from runbooks_lib.resources import example_path
 from runbooks_lib.state import ClusterState
+
+from mutation import REMOVE, field_paths, mutate
 
 # CI gets the same examples every run; locally each run explores new ones (FUZZ_SCALE=50: many more).
 DERANDOMIZE = bool(os.environ.get("CI"))
@@ -161,19 +162,8 @@ def test_random_bytes_as_a_single_file(data, suffix):
 
 # -- mutated copies of the bundled examples ----------------------------------------------------
 
-REMOVE = object()
 BAD_VALUES = st.one_of(st.just(REMOVE), SCALARS, st.just([]), st.just({}), st.just([None]), st.just("x" * 100_000),
                        JSON_VALUES)
-
-
-def field_paths(node, prefix=()) -> list[tuple]:
-    """Every path into a JSON value, at every depth."""
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    paths = []
-    for key, child in items:
-        paths.append((*prefix, key))
-        paths.extend(field_paths(child, (*prefix, key)))
-    return paths
 
 
 @st.composite
@@ -185,14 +175,7 @@ def json_mutations(draw, text: str) -> bytes:
         if not paths:
             break
         path = draw(st.sampled_from(paths))
-        value = draw(BAD_VALUES)
-        parent = document
-        for key in path[:-1]:
-            parent = parent[key]
-        if value is REMOVE:
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = copy.deepcopy(value)
+        mutate(document, path, draw(BAD_VALUES))
     return json.dumps(document, indent=1).encode()
 
 
