@@ -68,7 +68,8 @@ def detect_once(state: "ClusterState", rules: Iterable[str] | None,
     if _detections is None or _detections[0]() is not state:
         _detections = (weakref.ref(state), {})
     done = _detections[1]
-    wanted = [rule_id for rule_id in known_rules if rules is None or rule_id in set(rules)]
+    asked = None if rules is None else set(rules)
+    wanted = [rule_id for rule_id in known_rules if asked is None or rule_id in asked]
     missing = [rule_id for rule_id in wanted if rule_id not in done]
     if missing:
         result = run(state, missing)

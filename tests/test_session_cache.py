@@ -99,3 +99,9 @@ def test_a_failing_detector_is_reported_under_its_own_rule():
         assert result.rules_run == sorted([broken.id, other])
     finally:
         registry._REGISTRY.pop(broken.id)
+
+
+def test_rules_may_be_any_iterable_even_a_one_shot_generator():
+    state = rb.open_source("staging-incident")
+    probes = [rule for rule in load_detectors() if rule.startswith("probe-")]
+    assert as_dicts(rb.detect(state, (rule for rule in probes))) == as_dicts(run_detectors(state, only=probes))
