@@ -157,7 +157,6 @@ def _notebook_parameters(book, args) -> dict:
 
     raw = list(args.parameter)
     if args.source:
-        _check_source(args.source)
         raw.append(("source", args.source))
     if getattr(args, "context", None):
         raw.append(("context", args.context))
@@ -166,18 +165,18 @@ def _notebook_parameters(book, args) -> dict:
     return coerce_parameters(book, raw)
 
 
-def _use_kubeconfig(path: str) -> None:
-    """The kernel (or JupyterLab) reads the kubeconfig from $KUBECONFIG, which it inherits."""
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise InputError(f"{path}: no such kubeconfig file")
-    os.environ["KUBECONFIG"] = str(file.resolve())
+def _prepare_notebook_inputs(args) -> None:
+    """Before a kernel or JupyterLab starts: a bad source or kubeconfig fails here, with one line;
+    the kubeconfig is handed on as $KUBECONFIG, since they inherit this process's environment."""
+    if args.source:
+        from .sources import resolve_source
 
-
-def _check_source(source: str) -> None:
-    from .sources import resolve_source
-
-    resolve_source(source)  # fails early, with one line, before a kernel starts
+        resolve_source(args.source)
+    if args.kubeconfig:
+        file = Path(args.kubeconfig).expanduser()
+        if not file.is_file():
+            raise InputError(f"{args.kubeconfig}: no such kubeconfig file")
+        os.environ["KUBECONFIG"] = str(file.resolve())
 
 
 def cmd_list(args) -> int:
@@ -198,10 +197,7 @@ def cmd_run(args) -> int:
     from .runner import SharedKernel, runbook
 
     book = runbook(args.name)
-    if args.source:
-        _check_source(args.source)
-    if args.kubeconfig:
-        _use_kubeconfig(args.kubeconfig)  # before the kernel starts: it inherits the environment
+    _prepare_notebook_inputs(args)
     # Started before anything slow (papermill's import, the parameters): it boots and imports
     # the runbook's libraries on one core while this process loads papermill on the other.
     with SharedKernel() as kernel:
@@ -228,8 +224,7 @@ def cmd_open(args) -> int:
     from .runner import open_in_jupyterlab, prepare, runbook
 
     book = runbook(args.name)
-    if args.kubeconfig:
-        _use_kubeconfig(args.kubeconfig)  # JupyterLab and its kernels inherit the environment
+    _prepare_notebook_inputs(args)
     params = _notebook_parameters(book, args)
     prepared = prepare(book, Path(args.workdir) / f"{book.name}.ipynb", params)
     print(f"prepared {prepared}")
