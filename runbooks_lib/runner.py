@@ -6,6 +6,7 @@ and never pays for it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -134,40 +135,36 @@ def execute(book: Runbook, output: str, parameters: dict, progress: bool | None 
     local = _is_local(output)
     if local:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-    # Ready before the cells run: the HTML export is then the only work left after them.
-    exporter = html_exporter() if html and local else None
+    write_html = html and local
+    if write_html:
+        html_exporter()  # template compiled now, while the kernel is still starting
     papermill.execute_notebook(str(book.path), output, parameters=parameters, kernel_name=KERNEL_NAME,
                                progress_bar=progress, log_output=False, execution_timeout=timeout,
                                report_mode=False, km=kernel.manager, engine_name=register_engine())
     html_path = None
-    if exporter is not None:
+    if write_html:
         html_path = str(Path(output).with_suffix(".html"))
-        export_html(Path(output), Path(html_path), exporter)
+        export_html(Path(output), Path(html_path))
     return RunResult(output, html_path)
 
 
-_exporter = None
-
-
+@functools.cache
 def html_exporter():
     """The HTML exporter, its template compiled: the first export pays ~0.5 s for that, so it is
     done once per process (and, in ``execute``, while the kernel is still busy starting)."""
-    global _exporter
-    if _exporter is None:
-        import nbformat
-        from nbconvert import HTMLExporter
+    import nbformat
+    from nbconvert import HTMLExporter
 
-        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-        exporter.from_notebook_node(nbformat.v4.new_notebook())
-        _exporter = exporter
-    return _exporter
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.from_notebook_node(nbformat.v4.new_notebook())
+    return exporter
 
 
-def export_html(notebook: Path, target: Path, exporter=None) -> None:
+def export_html(notebook: Path, target: Path) -> None:
     """HTML for people: outputs only, no code cells."""
     import nbformat
 
-    exporter = exporter or html_exporter()
+    exporter = html_exporter()
     with warnings.catch_warnings():
         # scrapbook's data-only outputs have no visual form; nbconvert warns about each one.
         warnings.filterwarnings("ignore", message=".*is not able to be represented.*")
