@@ -10,22 +10,22 @@ What keeps it correct:
 - the key holds everything the load depends on: the source, namespace, reference time,
   whether redaction is on, and each file's size and modification time, so an edited manifest
   or a re-captured snapshot is loaded again;
-- one state is kept (the last), and detection results are kept for that state object only.
+- one state is kept (the last); detection results are kept per state object, while it lives.
 """
 
 from __future__ import annotations
 
 import os
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
+
+from .state import once_per_state
 
 if TYPE_CHECKING:
     from .registry import DetectionResult
     from .state import ClusterState
 
 _last_load: tuple[tuple, "ClusterState"] | None = None
-_detections: tuple["weakref.ref[ClusterState]", dict[str, "DetectionResult"]] | None = None
 
 
 def files_signature(path: Path) -> tuple:
@@ -64,10 +64,7 @@ def detect_once(state: "ClusterState", rules: Iterable[str] | None,
     """The findings of ``rules`` (all known rules when None) on ``state``; each rule runs once per state."""
     from .registry import DetectionResult, sort_key
 
-    global _detections
-    if _detections is None or _detections[0]() is not state:
-        _detections = (weakref.ref(state), {})
-    done = _detections[1]
+    done: dict[str, DetectionResult] = once_per_state(state, detect_once, dict)
     asked = None if rules is None else set(rules)
     wanted = [rule_id for rule_id in known_rules if asked is None or rule_id in asked]
     missing = [rule_id for rule_id in wanted if rule_id not in done]
@@ -93,6 +90,6 @@ def _one_rule(result: "DetectionResult", rule_id: str) -> "DetectionResult":
 
 
 def clear() -> None:
-    """Forget the cached state and detections (tests; or to force a reload)."""
-    global _last_load, _detections
-    _last_load = _detections = None
+    """Forget the cached state, so the next ``load_once`` loads again (tests; or to force a reload)."""
+    global _last_load
+    _last_load = None

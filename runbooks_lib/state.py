@@ -7,11 +7,13 @@ set has no events, logs or metrics, so rules that need them are skipped.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from .kinds import BY_KIND
 from .podlogs import ContainerLog, read_log_file
@@ -247,3 +249,26 @@ def _timestamps_of(obj: dict) -> Iterable[datetime | None]:
 
 
 ObjectFilter = Callable[[dict], bool]
+
+
+T = TypeVar("T")
+# What is derived from one state and shared (related findings, parsed probe events, a kernel's
+# detection results), by state object.
+_PER_STATE: dict[tuple[int, object], tuple[weakref.ref, object]] = {}
+
+
+def once_per_state(state: ClusterState, key: object, build: Callable[[], T]) -> T:
+    """``build()``, computed once per state object and kept while the state lives: what several rules
+    derive from the same state (related findings, parsed probe events) is not derived again by each.
+    Like ``state.frames``, it reflects the state as it was when first asked."""
+    cache_key = (id(state), key)
+    cached = _PER_STATE.get(cache_key)
+    if cached is not None and cached[0]() is state:  # the identity check makes a reused id harmless
+        return cached[1]
+    value = build()
+    try:
+        _PER_STATE[cache_key] = (weakref.ref(state), value)
+        weakref.finalize(state, _PER_STATE.pop, cache_key, None)
+    except TypeError:  # not weak-referenceable: just don't keep it
+        pass
+    return value

@@ -105,3 +105,20 @@ def test_rules_may_be_any_iterable_even_a_one_shot_generator():
     state = rb.open_source("staging-incident")
     probes = [rule for rule in load_detectors() if rule.startswith("probe-")]
     assert as_dicts(rb.detect(state, (rule for rule in probes))) == as_dicts(run_detectors(state, only=probes))
+
+
+def test_once_per_state_builds_once_per_state_object_and_forgets_a_state_that_is_gone():
+    import gc
+
+    from runbooks_lib.state import _PER_STATE, ClusterState, once_per_state
+
+    built = []
+    first, second = ClusterState(), ClusterState()
+    assert once_per_state(first, "key", lambda: built.append(1) or "a") == "a"
+    assert once_per_state(first, "key", lambda: built.append(2) or "b") == "a"
+    assert once_per_state(second, "key", lambda: built.append(3) or "c") == "c"
+    assert built == [1, 3]
+    gone = (id(first), "key")
+    del first
+    gc.collect()
+    assert gone not in _PER_STATE

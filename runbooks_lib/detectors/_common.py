@@ -6,12 +6,11 @@ selection). A helper used by more than one rule lives here, so that a rule's mod
 from __future__ import annotations
 
 import functools
-import weakref
 from collections import defaultdict, namedtuple
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
@@ -19,12 +18,11 @@ import yaml
 from ..event_messages import ProbeFailure, parse_killing, parse_probe_message
 from ..findings import Evidence, Finding, Remediation, SourceLocation, sort_key
 from ..frames import STAND_IN_ANNOTATION
+from ..state import once_per_state
 from ..timeutil import parse_time
 
 if TYPE_CHECKING:
     from ..state import ClusterState
-
-T = TypeVar("T")
 
 RESTARTING_PROBES = ("liveness", "startup")  # failing these kills the container
 EVIDENCE_EVENTS = 5  # event evidence items per probe finding; the rest are summed up in one line
@@ -33,8 +31,6 @@ EVIDENCE_EVENTS = 5  # event evidence items per probe finding; the rest are summ
 RELATED_RULES = ("crashloop", "oom-killed", "image-pull-failure", "container-config-error", "probe-http-error",
                  "probe-connection-refused", "probe-timeout", "probe-port-not-served", "pending-unschedulable",
                  "netpol-asymmetric", "netpol-dns-blocked")
-# What several rules derive from one state (related findings, parsed probe events...), by state object.
-_PER_STATE: dict[tuple[int, object], tuple[weakref.ref, object]] = {}
 
 
 # -- values out of raw objects and frames ----------------------------------------------------------
@@ -91,23 +87,6 @@ _d, _l = as_mapping, as_list  # short names for the many lookups below
 
 
 # -- derived once per state ------------------------------------------------------------------------
-
-def once_per_state(state: "ClusterState", key: object, build: Callable[[], T]) -> T:
-    """``build()``, computed once per state object and kept while the state lives: what several rules
-    derive from the same state (related findings, parsed probe events) is not derived again by each.
-    Like ``state.frames``, it reflects the state as it was when first asked."""
-    cache_key = (id(state), key)
-    cached = _PER_STATE.get(cache_key)
-    if cached is not None and cached[0]() is state:  # the identity check makes a reused id harmless
-        return cached[1]
-    value = build()
-    try:
-        _PER_STATE[cache_key] = (weakref.ref(state), value)
-        weakref.finalize(state, _PER_STATE.pop, cache_key, None)
-    except TypeError:  # not weak-referenceable: just don't keep it
-        pass
-    return value
-
 
 # -- paths, names, patches, events -----------------------------------------------------------------
 
